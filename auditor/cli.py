@@ -1,0 +1,371 @@
+"""The command line: the only module that parses arguments, prints, draws progress or exits.
+
+Data goes to stdout (reports, exports, summaries); progress, logs and errors go to stderr, so
+``auditor export ... > images.jsonl`` is always clean. Errors are one line per problem with no
+traceback; exit codes follow DESIGN 4.2 (0 clean, 1 findings over the threshold, 2 usage, config
+or policy error, 3 the audit could not complete).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Literal, TextIO
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+
+from auditor import __version__
+from auditor.audit import AuditOptions, AuditSummary, run_audit
+from auditor.config import AuditConfig, Target, config_json_schema, load_config
+from auditor.errors import AuditorError, UsageError
+from auditor.model import Finding, ImageRecord, PageRecord, Severity, SkipRecord
+from auditor.policy import explain, load_packs, policy_json_schema, run_pack_tests, validate_files
+from auditor.report import EXPORTERS, REPORTERS
+from auditor.store import Store, open_store
+
+app = typer.Typer(
+    name="auditor",
+    help="Audit image crawling for consent signals and data-protection rules.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+policies_app = typer.Typer(
+    help="List, validate, explain and test policy packs.", no_args_is_help=True
+)
+app.add_typer(policies_app, name="policies")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+DbOption = Annotated[
+    str,
+    typer.Option("--db", help="SQLite file, or a database URL such as postgresql+psycopg://..."),
+]
+LOG_INTERVAL_SECONDS = 5.0
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"auditor {__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Audit image crawling for consent signals and data-protection rules."""
+
+
+class _Progress:
+    """Draws crawl progress: a live panel on a terminal, periodic log lines otherwise."""
+
+    def __init__(self, *, quiet: bool, verbose: bool) -> None:
+        self.quiet = quiet
+        self.verbose = verbose
+        self.pages = self.images = self.skips = self.findings = 0
+        self.severity: dict[str, int] = {}
+        self.started = time.monotonic()
+        self.last_log = self.started
+        self.live: Live | None = None
+        self.db = ""
+
+    def run_started(self, run_id: int, db: str) -> None:
+        self.db = db
+        if not self.quiet:
+            err.print(f"run {run_id}: writing to {db}")
+
+    def page_done(self, page: PageRecord) -> None:
+        self.pages += 1
+        self._tick()
+
+    def image_done(self, image: ImageRecord, findings: tuple[Finding, ...]) -> None:
+        self.images += 1
+        self.findings += len(findings)
+        for finding in findings:
+            self.severity[finding.severity.value] = self.severity.get(finding.severity.value, 0) + 1
+        self._tick()
+
+    def skipped(self, skip: SkipRecord) -> None:
+        self.skips += 1
+        if self.verbose:
+            detail = f" ({skip.detail})" if skip.detail else ""
+            self._log(f"skip {skip.kind} {skip.url}: {skip.reason}{detail}")
+        self._tick()
+
+    def _log(self, line: str) -> None:
+        if self.live is not None:
+            self.live.console.print(line, markup=False)
+        else:
+            err.print(line, markup=False)
+
+    def _line(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        return (
+            f"{self.pages} pages, {self.images} images ({self.images / elapsed:.1f}/s), "
+            f"{self.findings} findings, {self.skips} skipped, {elapsed:.0f}s"
+        )
+
+    def _table(self) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_row("[bold]auditing[/]", self._line())
+        worst = ", ".join(
+            f"{self.severity[s.value]} {s.value}"
+            for s in sorted(Severity, key=lambda s: -s.rank)
+            if self.severity.get(s.value)
+        )
+        table.add_row("[bold]findings[/]", worst or "none yet")
+        return table
+
+    def _tick(self) -> None:
+        if self.quiet:
+            return
+        if self.live is not None:
+            self.live.update(self._table())
+        elif time.monotonic() - self.last_log >= LOG_INTERVAL_SECONDS:
+            self.last_log = time.monotonic()
+            err.print(f"progress: {self._line()}", markup=False)
+
+    @contextmanager
+    def display(self) -> Iterator[None]:
+        if self.quiet or not err.is_terminal:
+            yield
+            return
+        with Live(self._table(), console=err, refresh_per_second=4, transient=True) as live:
+            self.live = live
+            try:
+                yield
+            finally:
+                self.live = None
+
+
+def _summary(summary: AuditSummary) -> None:
+    counters = summary.counters
+    out.print(
+        f"run {summary.run_id} {summary.status}: {counters.pages} pages, {counters.images} images "
+        f"({counters.images_fetched} fetched), {counters.skips} skipped",
+        markup=False,
+    )
+    outcomes = ", ".join(f"{n} {o}" for o, n in counters.findings.items()) or "none"
+    severities = ", ".join(
+        f"{counters.by_severity[s.value]} {s.value}"
+        for s in sorted(Severity, key=lambda s: -s.rank)
+        if counters.by_severity.get(s.value)
+    )
+    out.print(f"findings: {outcomes}" + (f" ({severities})" if severities else ""), markup=False)
+    out.print(f"database: {Path(summary.db).resolve() if '://' not in summary.db else summary.db}")
+    out.print(
+        f"next: auditor report --db {summary.db} --format md -o report.md   |   "
+        f"auditor export --db {summary.db} --what findings",
+        markup=False,
+    )
+
+
+@app.command()
+def crawl(
+    urls: Annotated[list[str] | None, typer.Argument(help="Sites to audit (or use -c).")] = None,
+    config_file: Annotated[Path | None, typer.Option("-c", "--config", help="audit.yaml")] = None,
+    db: DbOption = "audit.db",
+    max_pages: Annotated[int | None, typer.Option(min=1, help="Pages per target.")] = None,
+    max_depth: Annotated[int | None, typer.Option(min=0, help="Link depth from the seed.")] = None,
+    concurrency: Annotated[int | None, typer.Option(min=1, max=64, help="Per host.")] = None,
+    delay: Annotated[
+        float | None, typer.Option(min=0, help="Seconds between requests per host.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="CPU worker processes.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every skip.")] = False,
+) -> None:
+    """Crawl sites, examine every image and store signals and findings."""
+    config = load_config(config_file) if config_file else AuditConfig()
+    if urls:
+        config = config.model_copy(update={"targets": tuple(Target(url=u) for u in urls)})
+    if not config.targets:
+        raise UsageError("nothing to audit: pass URLs or a config with targets (-c audit.yaml)")
+    overrides = {
+        name: value
+        for name, value in {
+            "max_pages": max_pages, "max_depth": max_depth,
+            "per_host_concurrency": concurrency, "delay": delay,
+        }.items()
+        if value is not None
+    }  # fmt: skip
+    if overrides:
+        config = config.model_copy(update={"crawl": config.crawl.model_copy(update=overrides)})
+    policy = load_packs(config.policies)
+    progress = _Progress(quiet=quiet, verbose=verbose)
+    try:
+        with progress.display():
+            summary = run_audit(config, policy, AuditOptions(db=db, workers=workers), progress)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: what was recorded so far is kept in {db}; run the crawl again")
+        raise typer.Exit(130) from None
+    _summary(summary)
+
+
+def _output(path: Path | None) -> TextIO:
+    if path is None or str(path) == "-":
+        return sys.stdout
+    try:
+        return path.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _run_id(store_db: str, run: int | None) -> tuple[Store, int]:
+    store = open_store(store_db, create=False)
+    run_id = run if run is not None else store.latest_run_id()
+    if run_id is None:
+        store.close()
+        raise UsageError(f"{store_db} holds no runs yet: run `auditor crawl` first")
+    store.run(run_id)  # raises StoreError for an unknown run
+    return store, run_id
+
+
+@app.command()
+def report(
+    db: DbOption = "audit.db",
+    run: Annotated[int | None, typer.Option(help="Run id (default: the latest).")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Report format.")] = "md",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File (default stdout).")
+    ] = None,
+) -> None:
+    """Write a report of a stored run, without crawling again."""
+    if fmt not in REPORTERS:
+        raise UsageError(f"unknown report format {fmt!r}; choose one of: {', '.join(REPORTERS)}")
+    store, run_id = _run_id(db, run)
+    with store, _closing(_output(output)) as stream:
+        REPORTERS[fmt](store, run_id, stream)
+    if output is not None:
+        err.print(f"wrote {output}")
+
+
+@app.command()
+def export(
+    db: DbOption = "audit.db",
+    what: Annotated[str, typer.Option(help="images, findings or signals.")] = "images",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv.")] = "jsonl",
+    run: Annotated[int | None, typer.Option(help="Run id (default: the latest).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File (default stdout).")
+    ] = None,
+) -> None:
+    """Export stored images, findings or signals as JSON lines or CSV."""
+    exporter = EXPORTERS.get((what, fmt))
+    if exporter is None:
+        choices = ", ".join(f"--what {w} --format {f}" for w, f in EXPORTERS)
+        raise UsageError(f"cannot export {what} as {fmt}; choose one of: {choices}")
+    store, run_id = _run_id(db, run)
+    with store, _closing(_output(output)) as stream:
+        rows = exporter(store, run_id, stream)
+    if output is not None:
+        err.print(f"wrote {rows} rows to {output}")
+
+
+@contextmanager
+def _closing(stream: TextIO) -> Iterator[TextIO]:
+    try:
+        yield stream
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+
+
+@policies_app.command("list")
+def policies_list(
+    include_proposed: Annotated[bool, typer.Option(help="Also list proposed packs.")] = False,
+) -> None:
+    """List the policy packs and how many rules each has."""
+    policy = load_packs(None, include_proposed=include_proposed)
+    table = Table("pack", "jurisdiction", "status", "version", "rules", "title")
+    for pack in policy.packs:
+        table.add_row(
+            pack.name,
+            pack.jurisdiction,
+            pack.status,
+            str(pack.version),
+            str(len(pack.rules)),
+            pack.title,
+        )
+    out.print(table)
+
+
+@policies_app.command("validate")
+def policies_validate(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Pack files (default: shipped packs).")
+    ] = None,
+) -> None:
+    """Check pack files and report every problem with file and line."""
+    if files:
+        problems = validate_files(files)
+        if problems:
+            for problem in problems:
+                err.print(str(problem), markup=False)
+            raise typer.Exit(2)
+        out.print(f"{len(files)} file(s) valid")
+        return
+    policy = load_packs(None, include_proposed=True)
+    out.print(f"{len(policy.packs)} pack(s) valid, {sum(len(p.rules) for p in policy.packs)} rules")
+
+
+@policies_app.command("explain")
+def policies_explain(rule_id: Annotated[str, typer.Argument(help="Rule id.")]) -> None:
+    """Show what a rule checks, the facts it needs and how to fix a finding."""
+    out.print(explain(load_packs(None, include_proposed=True), rule_id).to_text(), markup=False)
+
+
+@policies_app.command("test")
+def policies_test() -> None:
+    """Run every pack's rule fixtures (cases that must and must not trigger)."""
+    results = run_pack_tests(load_packs(None, include_proposed=True))
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        err.print(str(result), markup=False)
+    out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema(
+    which: Annotated[
+        Literal["audit", "policy"], typer.Argument(help="audit (audit.yaml) or policy.")
+    ],
+) -> None:
+    """Print the JSON Schema of audit.yaml or of a policy pack, for editors."""
+    document = config_json_schema() if which == "audit" else policy_json_schema()
+    out.print(json.dumps(document, indent=2, sort_keys=True), markup=False)
+
+
+def _print_error(exc: AuditorError) -> None:
+    problems = getattr(exc, "problems", None)
+    if problems:
+        for problem in problems:
+            err.print(f"error: {problem}", markup=False)
+    else:
+        err.print(f"error: {exc}", markup=False)
+
+
+def main() -> None:
+    """Entry point of the ``auditor`` console script and ``python -m auditor``.
+
+    Typer handles usage errors itself (exit 2, with the usage line); every deliberate error of
+    the core arrives here as an :class:`AuditorError` and leaves as one line per problem.
+    """
+    try:
+        app(prog_name="auditor")
+    except AuditorError as exc:
+        _print_error(exc)
+        sys.exit(exc.exit_code)

@@ -1,0 +1,171 @@
+"""``audit.yaml``: the crawler declaration, the targets and the crawl settings (DESIGN 4.1).
+
+The declaration describes the *audited* crawler, not the auditor. Every declaration field
+defaults to ``None`` (or an empty list), which the policy engine reads as "not provided": a
+missing field can make a rule fail or need data, never pass. Unknown keys are errors with a
+did-you-mean suggestion, located by file and line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from auditor import PRODUCT_TOKEN
+from auditor.errors import ConfigError, Problem
+from auditor.yamlsrc import load_yaml, problems_from_validation
+
+Purpose = Literal[
+    "ai-train",
+    "genai-train",
+    "facial-recognition",
+    "biometric-identification",
+    "search",
+    "research",
+    "tdm",
+    "dataset-resale",
+    "safety",
+    "other",
+]
+LawfulBasis = Literal[
+    "consent",
+    "contract",
+    "legal-obligation",
+    "vital-interests",
+    "public-task",
+    "legitimate-interests",
+    "none",
+]
+Mechanism = Literal[
+    "robots.txt",
+    "x-robots-tag",
+    "meta-robots",
+    "tdmrep",
+    "content-usage",
+    "content-signal",
+    "ai.txt",
+    "iptc-datamining",
+    "c2pa",
+]
+Customer = Literal["internal", "law-enforcement", "private", "public"]
+Jurisdiction = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z]{2})?$")]
+ScopeMode = Literal["host", "prefix"]
+
+
+class _Strict(BaseModel):
+    """Base for config models: unknown keys are errors, values are immutable once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CrawlerDeclaration(_Strict):
+    """What the audited crawler is and does; every field documented in docs/configuration.md."""
+
+    name: str = "undeclared-crawler"
+    operator: str | None = None
+    user_agent: str | None = None
+    robots_tokens: tuple[str, ...] = ()
+    purposes: tuple[Purpose, ...] = ()
+    collection: Literal["targeted", "untargeted"] | None = None
+    lawful_basis: LawfulBasis | dict[Jurisdiction, LawfulBasis] | None = None
+    legitimate_interests_assessment: str | None = None
+    special_category_condition: str | None = None
+    retention_days: Annotated[int, Field(ge=0)] | None = None
+    dpia: str | None = None
+    privacy_notice: str | None = None
+    optout_channel: str | None = None
+    optout_requires_photo: bool | None = None
+    honours: tuple[Mechanism, ...] = ()
+    markets: tuple[Jurisdiction, ...] = ()
+    sells_access: bool | None = None
+    customers: tuple[Customer, ...] = ()
+
+    @field_validator("robots_tokens")
+    @classmethod
+    def _tokens_are_product_tokens(cls, tokens: tuple[str, ...]) -> tuple[str, ...]:
+        """Reject values that robots.txt group matching can never select (RFC 9309 2.2.1)."""
+        for token in tokens:
+            if not token or any(ch.isspace() or ch in "/:" for ch in token):
+                msg = f"robots token {token!r} must be a bare product token such as 'AcmeImageBot'"
+                raise ValueError(msg)
+        return tokens
+
+
+class Target(_Strict):
+    """One site to audit; the crawl stays inside its scope for pages (images go anywhere)."""
+
+    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+")]
+    max_pages: Annotated[int, Field(ge=1)] | None = None
+    max_depth: Annotated[int, Field(ge=0)] | None = None
+    jurisdictions: tuple[Jurisdiction, ...] = ()
+    scope: ScopeMode | None = None
+
+
+class CrawlSettings(_Strict):
+    """How the auditor itself crawls: politeness, limits and timeouts (docs/configuration.md)."""
+
+    token: str = PRODUCT_TOKEN
+    max_pages: Annotated[int, Field(ge=1)] = 500
+    max_depth: Annotated[int, Field(ge=0)] = 5
+    scope: ScopeMode = "host"
+    per_host_concurrency: Annotated[int, Field(ge=1, le=64)] = 4
+    delay: Annotated[float, Field(ge=0, le=60)] = 0.1
+    max_page_bytes: Annotated[int, Field(ge=1024)] = 5 * 1024 * 1024
+    max_image_bytes: Annotated[int, Field(ge=1024)] = 32 * 1024 * 1024
+    max_redirects: Annotated[int, Field(ge=0, le=20)] = 5
+    connect_timeout: Annotated[float, Field(gt=0)] = 10.0
+    read_timeout: Annotated[float, Field(gt=0)] = 20.0
+    total_timeout: Annotated[float, Field(gt=0)] = 60.0
+    max_pixels: Annotated[int, Field(ge=1)] = 89_478_485
+
+
+class AuditConfig(_Strict):
+    """The whole ``audit.yaml``."""
+
+    crawler: CrawlerDeclaration = CrawlerDeclaration()
+    targets: tuple[Target, ...] = ()
+    policies: tuple[str, ...] | None = None
+    optout_list: str | None = None
+    crawl: CrawlSettings = CrawlSettings()
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _bare_urls_are_targets(cls, value: Any) -> Any:
+        """Accept ``- https://site/`` as shorthand for ``- {url: https://site/}``."""
+        if isinstance(value, list | tuple):
+            return [{"url": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    def digest(self) -> str:
+        """Hash of the validated configuration, stored with each run as provenance."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def load_config(path: str | Path) -> AuditConfig:
+    """Load and validate ``audit.yaml``; every problem is reported at once with file:line."""
+    document = load_yaml(path, error=ConfigError)
+    if document.data is None:
+        return AuditConfig()
+    if not isinstance(document.data, dict):
+        raise ConfigError([Problem(str(path), 1, "audit.yaml must be a mapping of sections")])
+    try:
+        config = AuditConfig.model_validate(document.data)
+    except ValidationError as exc:
+        raise ConfigError(problems_from_validation(exc, document, model=AuditConfig)) from None
+    if config.optout_list is not None and not Path(config.optout_list).is_absolute():
+        resolved = str(Path(path).resolve().parent / config.optout_list)
+        config = config.model_copy(update={"optout_list": resolved})
+    return config
+
+
+def config_json_schema() -> dict[str, Any]:
+    """JSON Schema of ``audit.yaml`` for editors (``auditor schema audit``)."""
+    schema = AuditConfig.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "audit.yaml"
+    return schema

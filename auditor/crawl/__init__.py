@@ -1,0 +1,1 @@
+"""Crawling: frontier, fetcher, robots.txt, discovery, politeness."""

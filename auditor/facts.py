@@ -1,0 +1,101 @@
+"""Build the flat fact maps the policy engine evaluates (docs/facts.md lists every name).
+
+A fact that is not known is left **out** of the map (the engine reads it as missing, so no rule
+can pass on it); a fact that is known to be empty is present with ``None``, ``False`` or ``[]``.
+For example ``image.gps`` is absent when the image could not be decoded, and ``False`` when its
+EXIF was read and holds no GPS block. ``image.faces`` stays absent until a face detector exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from auditor.config import CrawlerDeclaration
+from auditor.jurisdiction import cctld
+from auditor.model import ImageRecord, Purpose, Verdict
+
+Facts = dict[str, object]
+
+
+@dataclass(frozen=True)
+class SiteFacts:
+    """What is known about one origin when its images or the site itself are evaluated."""
+
+    origin: str
+    robots_status: str | None
+    jurisdictions: Mapping[str, float]
+    pages: int | None = None
+    images: int | None = None
+
+
+def declaration_facts(declaration: CrawlerDeclaration) -> Facts:
+    """``crawler.*``: the declaration as written; ``None`` means "not provided"."""
+    facts: Facts = {}
+    for name, value in declaration.model_dump(mode="json").items():
+        facts[f"crawler.{name}"] = list(value) if isinstance(value, list | tuple) else value
+    return facts
+
+
+def _jurisdiction_facts(likelihoods: Mapping[str, float]) -> Facts:
+    return {f"jurisdiction.{code}": value for code, value in likelihoods.items()}
+
+
+def site_facts(site: SiteFacts) -> Facts:
+    """``site.*`` and the site's ``jurisdiction.*``; counts only once the crawl has finished."""
+    facts: Facts = {
+        "site.url": site.origin,
+        "site.host": urlsplit(site.origin).hostname,
+        "site.cctld": cctld(site.origin),
+    }
+    if site.robots_status is not None:
+        facts["site.robots_status"] = site.robots_status
+    if site.pages is not None:
+        facts["site.pages"] = site.pages
+    if site.images is not None:
+        facts["site.images"] = site.images
+    facts.update(_jurisdiction_facts(site.jurisdictions))
+    return facts
+
+
+def image_facts(record: ImageRecord, now: datetime) -> Facts:
+    """``image.*``, ``usage.*`` and the image's ``jurisdiction.*``."""
+    contexts = record.contexts
+    facts: Facts = {
+        "image.url": record.url,
+        "image.page_urls": list(record.page_urls),
+        "image.fetched": record.fetched,
+        "image.skip_reason": record.skip_reason,
+        "image.status": record.status,
+        "image.content_type": record.content_type,
+        "image.license": next((c.license for c in contexts if c.license), None),
+        "image.alt": next((c.alt for c in contexts if c.alt), None),
+    }
+    if contexts:
+        facts["image.page_url"] = contexts[0].page_url
+    if record.fetched_at is not None:
+        facts["image.collected_at"] = record.fetched_at
+        age = now - datetime.fromisoformat(record.fetched_at)
+        facts["image.age_days"] = round(age.total_seconds() / 86400, 3)
+    if record.facts is not None:
+        extracted = record.facts
+        facts["image.sha256"] = extracted.sha256
+        facts["image.size_bytes"] = extracted.size_bytes
+        if extracted.format is not None:
+            facts["image.format"] = extracted.format
+            facts["image.width"] = extracted.width
+            facts["image.height"] = extracted.height
+            facts["image.phash"] = extracted.phash
+        if extracted.exif is not None:
+            exif = extracted.exif
+            facts["image.gps"] = exif.gps_present
+            facts["image.camera_serial"] = exif.camera_serial is not None
+            facts["image.exif_artist"] = exif.artist
+            facts["image.exif_copyright"] = exif.copyright
+            facts["image.exif_datetime"] = exif.datetime_original
+    for purpose in Purpose:
+        facts[f"usage.{purpose.value}"] = str(record.usage.get(purpose.value, Verdict.UNKNOWN))
+    facts.update(_jurisdiction_facts(record.jurisdictions))
+    return facts

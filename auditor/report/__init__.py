@@ -1,0 +1,48 @@
+"""Reports and exports of a stored run; each format lives in its own module.
+
+Both registries are explicit dictionaries built here (nothing registers itself on import):
+
+- :data:`REPORTERS` maps a ``--format`` name to ``(store, run_id, out) -> None``;
+- :data:`EXPORTERS` maps ``(--what, --format)`` to ``(store, run_id, out) -> rows written``.
+
+Reports and exports read only the store, so they can be regenerated at any time without
+crawling again. Text that came from crawled pages is escaped for the output format
+(:func:`~auditor.report.markdown.md_escape`, :func:`~auditor.report.export.defuse`).
+
+The generic entry point is :func:`auditor.report.export.export` (not re-exported here, so the name
+keeps referring to the module).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TextIO
+
+from auditor.report.export import Exporter, exporter
+from auditor.report.markdown import md_escape, render_markdown
+from auditor.store import Store
+
+Reporter = Callable[[Store, int, TextIO], None]
+"""An entry of :data:`REPORTERS`: writes the report of ``run_id`` to ``out``."""
+
+REPORTERS: dict[str, Reporter] = {
+    "md": render_markdown,
+}
+
+EXPORTERS: dict[tuple[str, str], Exporter] = {
+    ("images", "jsonl"): exporter("images", "jsonl"),
+    ("images", "csv"): exporter("images", "csv"),
+    ("findings", "jsonl"): exporter("findings", "jsonl"),
+    ("findings", "csv"): exporter("findings", "csv"),
+    ("signals", "jsonl"): exporter("signals", "jsonl"),
+    ("signals", "csv"): exporter("signals", "csv"),
+}
+
+__all__ = [
+    "EXPORTERS",
+    "REPORTERS",
+    "Exporter",
+    "Reporter",
+    "md_escape",
+    "render_markdown",
+]

@@ -1,0 +1,237 @@
+"""The Markdown summary of a stored run (``auditor report --format md``).
+
+Sections: title, run provenance, counts, findings by severity and outcome, top rules, the
+findings grouped by severity (capped per severity; the full list is ``auditor export``), skips by
+reason, and the "not legal advice" line. Everything is generated from the stored data, in a
+deterministic order, so the report can be regenerated at any time without crawling again.
+
+Escaping. Crawled pages control URLs, titles, alt text, header values and the messages that quote
+them, and Markdown renderers turn punctuation into structure (links, images, tables, HTML). Every
+value that did not come from this module's own literals goes through :func:`md_escape` before it
+is written, policy-pack text and stored identifiers included; the output is therefore plain text
+wherever it came from.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TextIO
+
+from auditor.model import FINDING_OUTCOMES, Outcome, Severity
+from auditor.store import FindingExport, RuleStat, Store
+
+#: Version of this report's layout, printed in it so that consumers can tell layouts apart.
+REPORT_FORMAT_VERSION = 1
+
+#: Findings listed per severity before the list is cut short.
+MAX_FINDINGS_PER_SEVERITY = 50
+
+#: Rules in the "top rules" table.
+TOP_RULES = 10
+
+#: Longest text cell; longer values are cut with an ellipsis before escaping.
+MAX_CELL = 300
+
+# Characters that are Markdown syntax anywhere in a line: backslash (so escapes cannot be
+# undone), code spans, emphasis, attribute lists, links and images, tables, strike-through,
+# math on GitHub.
+_INLINE = re.compile(r"([\\`*_{}\[\]|~$])")
+# C0/C1 controls and Unicode line/paragraph separators: would end the line (a table row, a list
+# item) or hide text. They become spaces.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Line starts that open a block: headings, bullet lists, setext underlines and thematic breaks,
+# ordered lists ("1." or "1)" followed by a space or the end, so "0.1.0" stays as it is).
+_BLOCK_START = re.compile(r"^(#|[-+=]|\d+[.)](?=\s|$))")
+
+_OUTCOME_LABELS = {
+    Outcome.FAIL.value: "Fail",
+    Outcome.REVIEW.value: "Review",
+    Outcome.INSUFFICIENT_DATA.value: "Insufficient data",
+}
+_OUTCOMES = [outcome for outcome in _OUTCOME_LABELS if outcome in FINDING_OUTCOMES]
+_SEVERITIES = sorted(Severity, key=lambda severity: severity.rank, reverse=True)
+
+
+def md_escape(text: object, *, max_length: int | None = MAX_CELL) -> str:
+    """Return ``text`` as inert Markdown text on one line (safe in a table cell or list item).
+
+    Control characters and line breaks become spaces; ``&``, ``<`` and ``>`` become HTML
+    entities (so no tag or autolink can form); Markdown punctuation is backslash-escaped; a
+    leading ``#``, ``-``, ``+``, ``=`` or ``1.`` is escaped so no heading or list can start. With
+    ``max_length``, longer text is cut and ends with an ellipsis.
+    """
+    value = _CONTROLS.sub(" ", str(text)).strip()
+    if max_length is not None and len(value) > max_length:
+        value = value[: max_length - 1].rstrip() + "\u2026"
+    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    value = _INLINE.sub(r"\\\1", value)
+    match = _BLOCK_START.match(value)
+    if match:
+        start = match.group(1)
+        cut = len(start) - 1 if start[0].isdigit() else 0  # escape the "." of "1.", else the mark
+        value = value[:cut] + "\\" + value[cut:]
+    return value
+
+
+def _table(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    out.write("| " + " | ".join(header) + " |\n")
+    out.write("|" + "|".join("---" for _ in header) + "|\n")
+    for row in rows:
+        out.write("| " + " | ".join(str(cell) for cell in row) + " |\n")
+    out.write("\n")
+
+
+def _write_provenance(store: Store, run_id: int, out: TextIO) -> None:
+    run = store.run(run_id)
+    out.write(f"# Image-scraping compliance audit: run {run.id}\n\n")
+    out.write("## Run\n\n")
+    _table(
+        out,
+        ("Field", "Value"),
+        [
+            ("Run", run.id),
+            ("Status", md_escape(run.status)),
+            ("Tool version", md_escape(run.tool_version)),
+            ("Started", md_escape(run.started_at)),
+            ("Finished", md_escape(run.finished_at or "not finished")),
+            ("Config sha256", md_escape(run.config_hash)),
+            ("Policy packs sha256", md_escape(run.policy_hash)),
+            ("Report format", REPORT_FORMAT_VERSION),
+        ],
+    )
+
+
+def _write_counts(store: Store, run_id: int, out: TextIO) -> None:
+    summary = store.run_summary(run_id)
+    errors = store.run(run_id).counters.errors
+    out.write("## Counts\n\n")
+    _table(
+        out,
+        ("Pages", "Images", "Images fetched", "Skips", "Errors", "Findings"),
+        [
+            (
+                summary.pages,
+                summary.images,
+                summary.images_fetched,
+                summary.skips,
+                errors,
+                summary.finding_total,
+            )
+        ],
+    )
+    out.write("## Findings by severity and outcome\n\n")
+    rows = []
+    for severity in _SEVERITIES:
+        counts = [summary.findings.get((severity.value, outcome), 0) for outcome in _OUTCOMES]
+        rows.append((severity.value.capitalize(), *counts, sum(counts)))
+    totals = [
+        sum(summary.findings.get((severity.value, outcome), 0) for severity in _SEVERITIES)
+        for outcome in _OUTCOMES
+    ]
+    rows.append(("**Total**", *totals, sum(totals)))
+    _table(out, ("Severity", *(_OUTCOME_LABELS[o] for o in _OUTCOMES), "Total"), rows)
+
+
+def _write_skips(store: Store, run_id: int, out: TextIO) -> None:
+    summary = store.run_summary(run_id)
+    out.write("## Skips by reason\n\n")
+    if summary.skip_reasons:
+        _table(
+            out,
+            ("Kind", "Reason", "Count"),
+            [(md_escape(kind), md_escape(reason), n) for kind, reason, n in summary.skip_reasons],
+        )
+    else:
+        out.write("No URL was skipped.\n\n")
+
+
+def _top_rules(stats: Sequence[RuleStat]) -> list[RuleStat]:
+    with_findings = [stat for stat in stats if stat.findings]
+    with_findings.sort(key=lambda stat: (-stat.findings, -stat.severity.rank, stat.rule_id))
+    return with_findings[:TOP_RULES]
+
+
+def _write_rules(store: Store, run_id: int, out: TextIO) -> None:
+    out.write("## Top rules\n\n")
+    top = _top_rules(store.rule_stats(run_id))
+    if not top:
+        out.write("No rule produced a finding.\n\n")
+        return
+    _table(
+        out,
+        ("Rule", "Pack", "Severity", "Title", "Fail", "Review", "Insufficient data", "Pass"),
+        [
+            (
+                md_escape(stat.rule_id),
+                md_escape(stat.pack),
+                stat.severity.value,
+                md_escape(stat.title),
+                stat.fails,
+                stat.reviews,
+                stat.insufficient,
+                stat.passes,
+            )
+            for stat in top
+        ],
+    )
+
+
+def _finding_line(finding: FindingExport) -> str:
+    subject = finding.subject_url or finding.subject.value
+    return (
+        f"- **{md_escape(finding.rule_id)}** ({_OUTCOME_LABELS[finding.outcome.value].lower()}): "
+        f"{md_escape(subject)}: {md_escape(finding.message)}\n"
+    )
+
+
+def _write_findings(store: Store, run_id: int, out: TextIO, per_severity: int) -> None:
+    out.write("## Findings\n\n")
+    current: Severity | None = None
+    listed = 0
+    hidden = 0
+    any_finding = False
+
+    def close_group() -> None:
+        if hidden:
+            out.write(
+                f"- ... and {hidden} more {current.value if current else ''} finding(s): "
+                "see `auditor export --what findings`\n"
+            )
+        if current is not None:
+            out.write("\n")
+
+    for finding in store.iter_findings(run_id):
+        any_finding = True
+        if finding.severity is not current:
+            close_group()
+            current, listed, hidden = finding.severity, 0, 0
+            out.write(f"### {current.value.capitalize()}\n\n")
+        if listed < per_severity:
+            out.write(_finding_line(finding))
+            listed += 1
+        else:
+            hidden += 1
+    close_group()
+    if not any_finding:
+        out.write("No finding was recorded.\n\n")
+
+
+def render_markdown(
+    store: Store,
+    run_id: int,
+    out: TextIO,
+    *,
+    max_findings_per_severity: int = MAX_FINDINGS_PER_SEVERITY,
+) -> None:
+    """Write the Markdown summary of run ``run_id`` to ``out``."""
+    _write_provenance(store, run_id, out)
+    _write_counts(store, run_id, out)
+    _write_rules(store, run_id, out)
+    _write_findings(store, run_id, out, max_findings_per_severity)
+    _write_skips(store, run_id, out)
+    out.write(
+        "---\n\n"
+        "This report collects evidence about how images are published and what the audited "
+        "crawler declares. It is **not legal advice**.\n"
+    )

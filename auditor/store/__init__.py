@@ -1,0 +1,261 @@
+"""The audit database: SQLAlchemy models, migrations, a batched writer and the queries.
+
+SQLite (one file, WAL) is the default; PostgreSQL serves teams and clusters. The schema is built
+for Datasette: integer primary keys, declared foreign keys, ``CHECK`` constraints on every
+enumeration, the views ``findings_by_severity`` and ``images_without_permission`` and a full-text
+index over findings. It stores metadata and hashes, never image bytes.
+
+Public API::
+
+    store = open_store("audit.db")                 # or "postgresql+psycopg://..."; migrates
+    run_id = store.begin_run(tool_version=..., started_at=..., config_hash=..., ...)
+    with store.writer(run_id) as writer:           # batched; flushes on exit
+        writer.add_site(origin, robots_status=..., ...)
+        writer.add_page(page); writer.add_image(image); writer.add_skip(skip)
+        writer.add_findings(findings)
+        writer.add_rule_stats(stats, rules=rules)
+    store.finish_run(run_id, finished_at=..., status="complete", counters=counters)
+    for image in store.iter_images(run_id): image.to_json()   # DESIGN 4.3 shapes
+    store.close()
+
+Modules: :mod:`~auditor.store.schema` (tables), :mod:`~auditor.store.engine` (opening, pragmas,
+migrations runner), :mod:`~auditor.store.writer` (batched inserts, id assignment, idempotence
+rules), :mod:`~auditor.store.reader` (queries, export records, orders). ``migrations/`` holds the
+alembic scripts, run programmatically: users never need an ``alembic.ini``.
+
+Errors: every failure to open, migrate or write is a :class:`~auditor.errors.StoreError` with one
+actionable line; an unknown run id is one too. Passing a value the model forbids (an outcome of
+``pass`` as a finding, an unknown purpose) is a programming error and raises ``ValueError`` at the
+``add_*`` call; evidence that JSON cannot represent raises ``TypeError`` there.
+
+Semantics worth knowing (details in :mod:`~auditor.store.writer`): sites, pages and images are
+unique per run and a later record replaces an earlier one (an image together with its contexts
+and signals); a finding whose fingerprint the run already has is ignored; ``add_rule_stats``
+replaces a rule's counts. ``gps`` is NULL when EXIF was not examined and ``faces`` is NULL until
+face detection exists: NULL means "not evaluated", never "none".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from auditor.errors import StoreError
+from auditor.model import RunCounters, SkipRecord
+from auditor.store.engine import describe_error, head_revision, open_engine
+from auditor.store.reader import (
+    ExifExport,
+    FindingExport,
+    ImageExport,
+    RuleStat,
+    RunRow,
+    RunSummary,
+    SignalExport,
+    get_run,
+    iter_findings,
+    iter_images,
+    iter_signals,
+    iter_skips,
+    latest_run_id,
+    rule_stats,
+    run_summary,
+)
+from auditor.store.schema import RUN_STATUSES, Run
+from auditor.store.writer import RuleMeta, StoreWriter, dumps
+
+_T = TypeVar("_T")
+
+#: Statuses :meth:`Store.finish_run` accepts.
+FINAL_STATUSES = tuple(status for status in RUN_STATUSES if status != "running")
+
+
+class Store:
+    """An open audit database. Use :func:`open_store` to get one; close it when done."""
+
+    def __init__(self, engine: Engine, *, where: str) -> None:
+        """Wrap an engine whose database is already migrated (see :func:`open_store`)."""
+        self._engine = engine
+        self.where = where
+
+    @classmethod
+    def open(cls, target: str | Path, *, create: bool = True) -> Store:
+        """Open the database at ``target``: the same as :func:`open_store`."""
+        return open_store(target, create=create)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, for tools that need raw access (tests, Datasette helpers)."""
+        return self._engine
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def begin_run(
+        self,
+        *,
+        tool_version: str,
+        started_at: str,
+        config_hash: str,
+        policy_hash: str,
+        config_json: Mapping[str, Any],
+        options_json: Mapping[str, Any],
+    ) -> int:
+        """Record a new run with status ``running`` and return its id."""
+        values = {
+            "tool_version": tool_version,
+            "started_at": started_at,
+            "status": "running",
+            "config_hash": config_hash,
+            "policy_hash": policy_hash,
+            "config_json": dumps(config_json),
+            "options_json": dumps(options_json),
+        }
+        try:
+            with self._engine.begin() as connection:
+                run_id = connection.execute(insert(Run).values(values).returning(Run.id)).scalar()
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot record the run in {self.where}: {describe_error(exc)}"
+            ) from exc
+        if run_id is None:  # pragma: no cover - RETURNING always yields the new id
+            raise StoreError(f"cannot record the run in {self.where}: no id returned")
+        return int(run_id)
+
+    def writer(self, run_id: int, *, batch_size: int = 500) -> StoreWriter:
+        """Return a batched writer for ``run_id`` (see :class:`StoreWriter`)."""
+        return StoreWriter(self._engine, run_id, batch_size=batch_size)
+
+    def finish_run(
+        self, run_id: int, *, finished_at: str, status: str, counters: RunCounters
+    ) -> None:
+        """Record the end of a run: its time, final status and counters."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"run status {status!r}: expected one of {', '.join(FINAL_STATUSES)}")
+        values = {
+            "finished_at": finished_at,
+            "status": status,
+            "pages": counters.pages,
+            "images": counters.images,
+            "images_fetched": counters.images_fetched,
+            "skips": counters.skips,
+            "errors": counters.errors,
+            "findings_json": dumps(counters.findings),
+            "by_severity_json": dumps(counters.by_severity),
+            "passes_json": dumps(counters.passes),
+        }
+        try:
+            with self._engine.begin() as connection:
+                updated = connection.execute(update(Run).where(Run.id == run_id).values(values))
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot record the end of run {run_id} in {self.where}: {describe_error(exc)}"
+            ) from exc
+        if updated.rowcount == 0:
+            raise StoreError(f"no run {run_id} in {self.where}: call begin_run first")
+
+    def latest_run_id(self) -> int | None:
+        """Return the newest run's id, or ``None`` when there is no run."""
+        with self._reading() as connection:
+            return latest_run_id(connection)
+
+    def run(self, run_id: int) -> RunRow:
+        """Return the ``runs`` row of ``run_id``; :class:`StoreError` if there is none."""
+        with self._reading() as connection:
+            return get_run(connection, run_id)
+
+    def run_summary(self, run_id: int) -> RunSummary:
+        """Return counts of what ``run_id`` stored (pages, images, skips, findings)."""
+        with self._reading() as connection:
+            return run_summary(connection, run_id)
+
+    def rule_stats(self, run_id: int) -> list[RuleStat]:
+        """Return per-rule outcome counts of ``run_id``, ordered by pack and rule id."""
+        with self._reading() as connection:
+            return rule_stats(connection, run_id)
+
+    # -- streams -----------------------------------------------------------------------------
+
+    def iter_images(self, run_id: int) -> Iterator[ImageExport]:
+        """Yield the run's images ordered by URL (streamed)."""
+        return self._stream(iter_images(self._engine, run_id))
+
+    def iter_findings(self, run_id: int) -> Iterator[FindingExport]:
+        """Yield the run's findings: severity (critical first), rule id, subject URL."""
+        return self._stream(iter_findings(self._engine, run_id))
+
+    def iter_signals(self, run_id: int) -> Iterator[SignalExport]:
+        """Yield the run's signals ordered by image URL, mechanism and source URL."""
+        return self._stream(iter_signals(self._engine, run_id))
+
+    def iter_skips(self, run_id: int) -> Iterator[SkipRecord]:
+        """Yield the run's skips ordered by URL, kind and reason."""
+        return self._stream(iter_skips(self._engine, run_id))
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release every connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        """Return the store itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        try:
+            with self._engine.connect() as connection:
+                yield connection
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read {self.where}: {describe_error(exc)}") from exc
+
+    def _stream(self, rows: Iterator[_T]) -> Iterator[_T]:
+        try:
+            yield from rows
+        except SQLAlchemyError as exc:
+            raise StoreError(f"cannot read {self.where}: {describe_error(exc)}") from exc
+
+
+def open_store(target: str | Path, *, create: bool = True) -> Store:
+    """Open (and with ``create``, create) the audit database at ``target`` and migrate it.
+
+    ``target`` is a path to an SQLite file or, when it contains ``://``, a SQLAlchemy URL such
+    as ``postgresql+psycopg://user@host/audit``. With ``create=False`` a missing database is a
+    :class:`StoreError` ("no database at X: run `auditor crawl` first or pass --db"). An existing
+    database is always brought to the newest schema revision.
+    """
+    engine, where = open_engine(target, create=create)
+    return Store(engine, where=where)
+
+
+__all__ = [
+    "FINAL_STATUSES",
+    "ExifExport",
+    "FindingExport",
+    "ImageExport",
+    "RuleMeta",
+    "RuleStat",
+    "RunRow",
+    "RunSummary",
+    "SignalExport",
+    "Store",
+    "StoreWriter",
+    "head_revision",
+    "open_store",
+]

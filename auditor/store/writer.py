@@ -1,0 +1,667 @@
+"""The batched writer: pipeline records in, bulk ``INSERT`` statements out.
+
+:class:`StoreWriter` turns each record into plain row dictionaries as soon as it is added (so a
+bad value fails at the call that passed it, not at a later flush) and buffers them. Every
+``batch_size`` records, and on :meth:`~StoreWriter.flush` / :meth:`~StoreWriter.close`, it writes
+the whole buffer in **one transaction** with Core ``insert()`` executemany statements, never the
+ORM unit of work.
+
+Image ids. ``image_contexts`` and ``signals`` rows need the id of their image. The writer inserts
+the batch of images with ``INSERT ... RETURNING id, url`` (SQLAlchemy's "insertmanyvalues" sends
+it as a few multi-row statements) and maps ids back by URL, which is unique per run. It does not
+ask for RETURNING rows in parameter order: on SQLite that would make SQLAlchemy fall back to one
+statement per row. Ids are therefore assigned by the database, so several writers (processes,
+shards, machines on PostgreSQL) can add to the same database without coordinating id ranges.
+
+Idempotence, so that a resumed or re-evaluated run can write again:
+
+- sites: unique per (run, origin); :meth:`~StoreWriter.add_site` updates the robots columns,
+  and a site first seen on a page or image is created with empty robots columns;
+- pages: unique per (run, url); a later record replaces the earlier one;
+- images: unique per (run, url); a later record replaces the earlier one together with its
+  contexts and signals;
+- findings: unique per (run, fingerprint); a duplicate is ignored (the first one stays);
+- rule stats: unique per (run, pack, rule); a later call replaces the counts;
+- skips are plain records: every call adds a row.
+
+A writer is not thread-safe; use one per thread or process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from enum import Enum
+from pathlib import PurePath
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase
+
+from auditor.errors import StoreError
+from auditor.model import (
+    FINDING_OUTCOMES,
+    Evaluation,
+    Finding,
+    ImageContext,
+    ImageRecord,
+    Outcome,
+    PageRecord,
+    Purpose,
+    Scope,
+    Severity,
+    SignalRecord,
+    SkipRecord,
+    Subject,
+    Verdict,
+)
+from auditor.store.engine import WRITE_OPTION, describe_error
+from auditor.store.schema import (
+    USAGE_COLUMNS,
+    FindingRow,
+    Image,
+    Page,
+    RuleStatRow,
+    Signal,
+    Site,
+    Skip,
+)
+from auditor.store.schema import ImageContext as ImageContextRow
+
+Row = dict[str, Any]
+
+#: ``rule_stats`` column for each outcome key accepted by :meth:`StoreWriter.add_rule_stats`.
+OUTCOME_COLUMNS: dict[str, str] = {
+    Outcome.PASS.value: "passes",
+    Outcome.FAIL.value: "fails",
+    Outcome.REVIEW.value: "reviews",
+    Outcome.INSUFFICIENT_DATA.value: "insufficient",
+    Outcome.NOT_APPLICABLE.value: "not_applicable",
+}
+
+_ROBOTS_COLUMNS = ("robots_status", "robots_http_status", "robots_sha256", "robots_fetched_at")
+
+
+class RuleMeta(Protocol):
+    """What :meth:`StoreWriter.add_rule_stats` needs to know about a rule besides its counts.
+
+    A compiled policy rule (or any object with these two read-only attributes) fits.
+    """
+
+    @property
+    def title(self) -> str:
+        """The rule's one-line title."""
+        ...
+
+    @property
+    def severity(self) -> Severity | str:
+        """The rule's severity."""
+        ...
+
+
+def dumps(value: Any) -> str:
+    """Serialise ``value`` as the store's JSON text: sorted keys, compact, UTF-8, finite.
+
+    Read-only mappings, sets, paths, dates and enums are converted; anything else that JSON
+    cannot represent raises ``TypeError`` (or ``ValueError`` for NaN and infinities).
+    """
+    return _ENCODER.encode(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_ENCODER = json.JSONEncoder(
+    sort_keys=True,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    allow_nan=False,
+    default=_json_default,
+)
+
+_PURPOSES = frozenset(purpose.value for purpose in Purpose)
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _verdicts(values: Mapping[str, Any], *, what: str) -> dict[str, str]:
+    """Return ``values`` as ``{purpose: verdict}`` strings, rejecting unknown purposes."""
+    result: dict[str, str] = {}
+    for key, verdict in values.items():
+        purpose = str(key)
+        if purpose not in _PURPOSES:
+            raise ValueError(
+                f"{what}: unknown purpose {purpose!r}, expected one of {sorted(_PURPOSES)}"
+            )
+        result[purpose] = verdict.value if isinstance(verdict, Verdict) else Verdict(verdict).value
+    return result
+
+
+def page_row(page: PageRecord) -> Row:
+    """Return the ``pages`` row for ``page`` (site resolved at flush time)."""
+    return {
+        "url": page.url,
+        "final_url": page.final_url,
+        "depth": page.depth,
+        "status": page.status,
+        "content_type": page.content_type,
+        "fetched_at": page.fetched_at,
+        "title": page.title,
+        "lang": page.lang,
+        "hreflang_json": dumps([list(pair) for pair in page.hreflang]),
+        "meta_robots_json": dumps([list(pair) for pair in page.meta_robots]),
+        "license_links_json": dumps(list(page.license_links)),
+        "image_count": page.image_count,
+        "link_count": page.link_count,
+        "truncated": page.truncated,
+    }
+
+
+def image_row(image: ImageRecord) -> Row:
+    """Return the ``images`` row for ``image``; ``faces`` stays NULL (not evaluated)."""
+    facts = image.facts
+    exif = facts.exif if facts is not None else None
+    usage = _verdicts(image.usage, what=f"usage of {image.url}")
+    row: Row = {
+        "url": image.url,
+        "fetched": image.fetched,
+        "skip_reason": image.skip_reason,
+        "fetched_at": image.fetched_at,
+        "status": image.status,
+        "content_type": image.content_type,
+        "headers_json": dumps([list(pair) for pair in image.headers]),
+        "size_bytes": facts.size_bytes if facts is not None else None,
+        "sha256": facts.sha256 if facts is not None else None,
+        "phash": facts.phash if facts is not None else None,
+        "format": facts.format if facts is not None else None,
+        "mime": facts.mime if facts is not None else None,
+        "width": facts.width if facts is not None else None,
+        "height": facts.height if facts is not None else None,
+        "frames": facts.frames if facts is not None else None,
+        "faces": None,
+        "gps": exif.gps_present if exif is not None else None,
+        "gps_lat": _finite(exif.gps_lat) if exif is not None else None,
+        "gps_lon": _finite(exif.gps_lon) if exif is not None else None,
+        "exif_datetime": exif.datetime_original if exif is not None else None,
+        "camera_serial": exif.camera_serial if exif is not None else None,
+        "exif_artist": exif.artist if exif is not None else None,
+        "exif_copyright": exif.copyright if exif is not None else None,
+        "exif_make": exif.make if exif is not None else None,
+        "exif_model": exif.model if exif is not None else None,
+        "extract_error": facts.error if facts is not None else None,
+        "extract_error_detail": facts.error_detail if facts is not None else None,
+        "jurisdictions_json": dumps(
+            {
+                str(code): float(score)
+                for code, score in image.jurisdictions.items()
+                if math.isfinite(score)
+            }
+        ),
+    }
+    for purpose, column in USAGE_COLUMNS.items():
+        row[column] = usage.get(purpose, Verdict.UNKNOWN.value)
+    return row
+
+
+def context_row(context: ImageContext) -> Row:
+    """Return the ``image_contexts`` row for ``context`` (image id added at flush time)."""
+    return {
+        "page_url": context.page_url,
+        "kind": context.kind,
+        "alt": context.alt,
+        "license": context.license,
+        "credit_text": context.credit_text,
+        "copyright_notice": context.copyright_notice,
+        "acquire_license_page": context.acquire_license_page,
+    }
+
+
+def signal_row(signal: SignalRecord) -> Row:
+    """Return the ``signals`` row for ``signal`` (run and image ids added at flush time)."""
+    return {
+        "mechanism": signal.mechanism,
+        "scope": Scope(signal.scope).value,
+        "source_url": signal.source_url,
+        "applies_to": signal.applies_to,
+        "raw_value": signal.raw_value,
+        "fetched_at": signal.fetched_at,
+        "http_status": signal.http_status,
+        "parsed": signal.parsed,
+        "purposes_json": dumps(_verdicts(signal.purposes, what=f"{signal.mechanism} signal")),
+        "notes_json": dumps(list(signal.notes)),
+        "token": signal.token,
+        "sha256": signal.sha256,
+        "evaluation": Evaluation(signal.evaluation).value,
+    }
+
+
+def finding_row(finding: Finding) -> Row:
+    """Return the ``findings`` row for ``finding``; passes are counted, never stored."""
+    outcome = Outcome(finding.outcome)
+    if outcome not in FINDING_OUTCOMES:
+        raise ValueError(
+            f"finding {finding.rule_id}: outcome {outcome.value!r} is counted in rule stats, "
+            "not stored as a finding"
+        )
+    return {
+        "rule_id": finding.rule_id,
+        "pack": finding.pack,
+        "jurisdiction": finding.jurisdiction,
+        "outcome": outcome.value,
+        "severity": Severity(finding.severity).value,
+        "subject": Subject(finding.subject).value,
+        "title": finding.title,
+        "image_url": finding.image_url,
+        "page_url": finding.page_url,
+        "site": finding.site,
+        "message": finding.message,
+        "references_json": dumps(list(finding.references)),
+        "evidence_json": dumps(finding.evidence),
+        "fingerprint": finding.fingerprint,
+        "remediation": finding.remediation,
+    }
+
+
+def rule_stat_row(pack: str, rule_id: str, counts: Mapping[str, int], rule: RuleMeta) -> Row:
+    """Return the ``rule_stats`` row for one rule's ``{outcome: count}``."""
+    row: Row = {
+        "pack": pack,
+        "rule_id": rule_id,
+        "title": rule.title,
+        "severity": Severity(rule.severity).value,
+    }
+    row.update(dict.fromkeys(OUTCOME_COLUMNS.values(), 0))
+    for outcome, count in counts.items():
+        column = OUTCOME_COLUMNS.get(str(outcome))
+        if column is None:
+            raise ValueError(
+                f"rule stats for {rule_id}: unknown outcome {outcome!r}, "
+                f"expected one of {sorted(OUTCOME_COLUMNS)}"
+            )
+        row[column] = int(count)
+    return row
+
+
+class StoreWriter:
+    """Buffers one run's records and writes them in batches (see the module docstring).
+
+    Use it as a context manager, or call :meth:`close`; both flush what is left. When the
+    ``with`` block ends with an exception, the buffer is still written (so an interrupted run
+    keeps what it found); if that write fails too, its error is attached to the original
+    exception as a note rather than replacing it.
+    """
+
+    def __init__(self, engine: Engine, run_id: int, *, batch_size: int = 500) -> None:
+        """Prepare a writer for ``run_id``; nothing is written until the first flush."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self._engine = engine
+        self.run_id = run_id
+        self.batch_size = batch_size
+        self._closed = False
+        self._site_ids: dict[str, int] = {}
+        self._sites: dict[str, Row | None] = {}  # origin -> robots columns, None: implicit
+        self._pages: dict[str, tuple[str, Row]] = {}  # url -> (origin, row)
+        self._images: dict[str, tuple[str, Row, list[Row], list[Row]]] = {}
+        self._contexts: list[tuple[str, Row]] = []  # (image url, row) added on their own
+        self._waiting = 0  # contexts still waiting for their image after the last flush
+        self._skips: list[Row] = []
+        self._findings: dict[str, Row] = {}
+        self._rule_stats: dict[tuple[str, str], Row] = {}
+
+    # -- adding ------------------------------------------------------------------------------
+
+    def add_site(
+        self,
+        origin: str,
+        *,
+        robots_status: str | None,
+        robots_http_status: int | None,
+        robots_sha256: str | None,
+        robots_fetched_at: str | None,
+    ) -> None:
+        """Record an origin and its robots.txt fetch; a later call for it updates the columns."""
+        self._check_open()
+        self._sites[origin] = {
+            "robots_status": robots_status,
+            "robots_http_status": robots_http_status,
+            "robots_sha256": robots_sha256,
+            "robots_fetched_at": robots_fetched_at,
+        }
+        self._added()
+
+    def add_page(self, page: PageRecord) -> None:
+        """Record a crawled page (a later record for the same URL replaces it)."""
+        self._check_open()
+        row = page_row(page)
+        self._need_site(page.site)
+        self._pages[page.url] = (page.site, row)
+        self._added()
+
+    def add_image(self, image: ImageRecord) -> None:
+        """Record an image with its page contexts and signals (a later record replaces it)."""
+        self._check_open()
+        row = image_row(image)
+        contexts = [context_row(context) for context in image.contexts]
+        signals = [signal_row(signal) for signal in image.signals]
+        self._need_site(image.site)
+        self._images[image.url] = (image.site, row, contexts, signals)
+        self._added()
+
+    def add_image_context(self, image_url: str, context: ImageContext) -> None:
+        """Record one more page that references an image of this run.
+
+        The image may have been added already (and even written) or may still be on its way:
+        contexts whose image is not stored yet stay buffered until it is. :meth:`close` fails
+        if some never found their image.
+        """
+        self._check_open()
+        self._contexts.append((image_url, context_row(context)))
+        self._added()
+
+    def add_skip(self, skip: SkipRecord) -> None:
+        """Record a URL the run did not process."""
+        self._check_open()
+        self._skips.append(
+            {
+                "url": skip.url,
+                "kind": skip.kind,
+                "reason": skip.reason,
+                "detail": skip.detail,
+                "at": skip.at,
+            }
+        )
+        self._added()
+
+    def add_findings(self, findings: Iterable[Finding]) -> None:
+        """Record findings; a fingerprint already stored for the run is ignored."""
+        self._check_open()
+        for finding in findings:
+            row = finding_row(finding)
+            self._findings.setdefault(finding.fingerprint, row)
+            self._added()
+
+    def add_rule_stats(
+        self,
+        stats: Mapping[tuple[str, str], Mapping[str, int]],
+        *,
+        rules: Mapping[tuple[str, str], RuleMeta],
+    ) -> None:
+        """Record per-rule outcome counts, passes included.
+
+        ``stats`` maps ``(pack, rule_id)`` to ``{outcome: count}`` with outcome keys from
+        :class:`~auditor.model.Outcome` (missing ones count 0). ``rules`` maps the same keys to
+        the rule's title and severity (the compiled rules themselves fit :class:`RuleMeta`);
+        every key of ``stats`` must be in it. A later call for a rule replaces its counts.
+        """
+        self._check_open()
+        for (pack, rule_id), counts in stats.items():
+            rule = rules.get((pack, rule_id))
+            if rule is None:
+                raise ValueError(f"rule stats for {pack}/{rule_id}: no title and severity given")
+            self._rule_stats[(pack, rule_id)] = rule_stat_row(pack, rule_id, counts, rule)
+            self._added()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """How many records are buffered and not yet written."""
+        return (
+            len(self._pages)
+            + len(self._images)
+            + len(self._contexts)
+            + len(self._skips)
+            + len(self._findings)
+            + len(self._rule_stats)
+        )
+
+    def flush(self) -> None:
+        """Write everything buffered, in one transaction; raises :class:`StoreError` on failure.
+
+        On failure the buffer is kept, so a later flush retries it (e.g. after a lock timeout).
+        """
+        if not self._sites and not self.pending:
+            return
+        try:
+            with self._engine.connect() as connection:
+                connection.execution_options(**{WRITE_OPTION: True})
+                with connection.begin():
+                    site_ids = self._write_sites(connection)
+                    self._write_pages(connection, site_ids)
+                    image_ids = self._write_images(connection, site_ids)
+                    orphans = self._write_contexts(connection, image_ids)
+                    self._insert(connection, Skip, self._with_run(self._skips))
+                    self._write_findings(connection)
+                    self._write_rule_stats(connection)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot write run {self.run_id} to the database: {describe_error(exc)}"
+            ) from exc
+        self._site_ids.update(site_ids)
+        self._sites.clear()
+        self._pages.clear()
+        self._images.clear()
+        self._contexts = orphans
+        self._waiting = len(orphans)
+        self._skips.clear()
+        self._findings.clear()
+        self._rule_stats.clear()
+
+    def close(self) -> None:
+        """Flush and stop accepting records (calling it again does nothing).
+
+        Raises :class:`StoreError` when contexts added with :meth:`add_image_context` never
+        found their image (they are not written).
+        """
+        if self._closed:
+            return
+        self.flush()
+        self._closed = True
+        if self._contexts:
+            urls = sorted({url for url, _row in self._contexts})
+            self._contexts = []
+            raise StoreError(
+                f"run {self.run_id}: {len(urls)} image(s) got page contexts but were never added, "
+                f"e.g. {urls[0]}: call add_image for every image"
+            )
+
+    def __enter__(self) -> Self:
+        """Return the writer itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Flush and close; see the class docstring for what happens after an exception."""
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except StoreError as error:
+            exc.add_note(f"buffered records were not written: {error}")
+            self._closed = True
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this StoreWriter is closed")
+
+    def _added(self) -> None:
+        if self.pending - self._waiting >= self.batch_size:
+            self.flush()
+
+    def _need_site(self, origin: str) -> None:
+        if origin not in self._site_ids and origin not in self._sites:
+            self._sites[origin] = None
+
+    def _with_run(self, rows: Iterable[Row]) -> list[Row]:
+        return [{**row, "run_id": self.run_id} for row in rows]
+
+    @staticmethod
+    def _insert(connection: Connection, model: type[DeclarativeBase], rows: list[Row]) -> None:
+        if rows:
+            connection.execute(insert(model), rows)
+
+    def _write_sites(self, connection: Connection) -> dict[str, int]:
+        explicit = [
+            {"origin": origin, **columns}
+            for origin, columns in self._sites.items()
+            if columns is not None
+        ]
+        implicit = [
+            {"origin": origin} for origin, columns in self._sites.items() if columns is None
+        ]
+        _upsert(connection, Site, self._with_run(explicit), ("run_id", "origin"), _ROBOTS_COLUMNS)
+        _upsert(connection, Site, self._with_run(implicit), ("run_id", "origin"), ())
+        wanted = {origin for origin, _row in self._pages.values()}
+        wanted.update(origin for origin, *_rest in self._images.values())
+        wanted.update(self._sites)
+        missing = sorted(wanted - self._site_ids.keys())
+        site_ids = dict(self._site_ids)
+        for chunk in _chunks(missing, 500):
+            found = connection.execute(
+                select(Site.origin, Site.id).where(
+                    Site.run_id == self.run_id, Site.origin.in_(chunk)
+                )
+            )
+            site_ids.update({str(origin): int(site_id) for origin, site_id in found})
+        return site_ids
+
+    def _write_pages(self, connection: Connection, site_ids: Mapping[str, int]) -> None:
+        rows = [
+            {**row, "run_id": self.run_id, "site_id": site_ids[origin]}
+            for origin, row in self._pages.values()
+        ]
+        columns = [column for column in rows[0] if column not in ("run_id", "url")] if rows else []
+        _upsert(connection, Page, rows, ("run_id", "url"), columns)
+
+    def _write_images(self, connection: Connection, site_ids: Mapping[str, int]) -> dict[str, int]:
+        if not self._images:
+            return {}
+        urls = list(self._images)
+        # Replace semantics: an image stored by an earlier flush goes, with its contexts and
+        # signals (ON DELETE CASCADE), before the new record is inserted.
+        for chunk in _chunks(urls, 500):
+            connection.execute(
+                delete(Image).where(Image.run_id == self.run_id, Image.url.in_(chunk))
+            )
+        rows = [
+            {**row, "run_id": self.run_id, "site_id": site_ids[origin]}
+            for origin, row, _contexts, _signals in self._images.values()
+        ]
+        returned = connection.execute(insert(Image).returning(Image.id, Image.url), rows)
+        image_ids = {url: image_id for image_id, url in returned}
+        contexts: list[Row] = []
+        signals: list[Row] = []
+        for url, (_origin, _row, image_contexts, image_signals) in self._images.items():
+            image_id = image_ids[url]
+            contexts.extend({**context, "image_id": image_id} for context in image_contexts)
+            signals.extend(
+                {**signal, "image_id": image_id, "run_id": self.run_id} for signal in image_signals
+            )
+        self._insert(connection, ImageContextRow, contexts)
+        self._insert(connection, Signal, signals)
+        return image_ids
+
+    def _write_contexts(
+        self, connection: Connection, image_ids: Mapping[str, int]
+    ) -> list[tuple[str, Row]]:
+        """Insert the separately added contexts whose image is stored; return the others."""
+        if not self._contexts:
+            return []
+        ids = dict(image_ids)
+        missing = sorted({url for url, _row in self._contexts if url not in ids})
+        for chunk in _chunks(missing, 500):
+            found = connection.execute(
+                select(Image.url, Image.id).where(Image.run_id == self.run_id, Image.url.in_(chunk))
+            )
+            ids.update({str(url): int(image_id) for url, image_id in found})
+        rows = [{**row, "image_id": ids[url]} for url, row in self._contexts if url in ids]
+        self._insert(connection, ImageContextRow, rows)
+        return [(url, row) for url, row in self._contexts if url not in ids]
+
+    def _write_findings(self, connection: Connection) -> None:
+        _upsert(
+            connection,
+            FindingRow,
+            self._with_run(self._findings.values()),
+            ("run_id", "fingerprint"),
+            (),
+        )
+
+    def _write_rule_stats(self, connection: Connection) -> None:
+        rows = self._with_run(self._rule_stats.values())
+        columns = (
+            [column for column in rows[0] if column not in ("run_id", "pack", "rule_id")]
+            if rows
+            else []
+        )
+        _upsert(connection, RuleStatRow, rows, ("run_id", "pack", "rule_id"), columns)
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _upsert(
+    connection: Connection,
+    model: type[DeclarativeBase],
+    rows: list[Row],
+    keys: Sequence[str],
+    update: Sequence[str],
+) -> None:
+    """Insert ``rows``; on a conflict over ``keys`` update ``update`` columns, or do nothing.
+
+    ``rows`` must not repeat a key (PostgreSQL refuses to update one row twice per statement);
+    the writer's buffers are keyed so they never do.
+    """
+    if not rows:
+        return
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        lite = sqlite.insert(model)
+        if update:
+            lite = lite.on_conflict_do_update(
+                index_elements=list(keys), set_={column: lite.excluded[column] for column in update}
+            )
+        else:
+            lite = lite.on_conflict_do_nothing(index_elements=list(keys))
+        connection.execute(lite, rows)
+    elif dialect == "postgresql":
+        pg = postgresql.insert(model)
+        if update:
+            pg = pg.on_conflict_do_update(
+                index_elements=list(keys), set_={column: pg.excluded[column] for column in update}
+            )
+        else:
+            pg = pg.on_conflict_do_nothing(index_elements=list(keys))
+        connection.execute(pg, rows)
+    else:  # pragma: no cover - open_store refuses other backends
+        raise StoreError(f"unsupported database backend {dialect}: use SQLite or PostgreSQL")

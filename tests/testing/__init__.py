@@ -1,0 +1,1 @@
+"""Tests for auditor.testing: the scenario site server."""
