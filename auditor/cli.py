@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Literal, TextIO
+from typing import TYPE_CHECKING, Annotated, Literal, TextIO
 
 import typer
 from rich.console import Console
@@ -22,13 +22,18 @@ from rich.live import Live
 from rich.table import Table
 
 from auditor import __version__
-from auditor.audit import AuditOptions, AuditSummary, run_audit
 from auditor.config import AuditConfig, Target, config_json_schema, load_config
 from auditor.errors import AuditorError, UsageError
 from auditor.model import Finding, ImageRecord, PageRecord, Severity, SkipRecord
 from auditor.policy import explain, load_packs, policy_json_schema, run_pack_tests, validate_files
-from auditor.report import EXPORTERS, REPORTERS
-from auditor.store import Store, open_store
+
+if TYPE_CHECKING:
+    from auditor.audit import AuditSummary
+    from auditor.store import Store
+
+# The crawl, store and report stacks (httpx, SQLAlchemy, alembic) are imported inside the
+# commands that use them: they cost over a second, and `--version`, `policies` and `schema`
+# should answer at once.
 
 app = typer.Typer(
     name="auditor",
@@ -203,6 +208,8 @@ def crawl(
     if overrides:
         config = config.model_copy(update={"crawl": config.crawl.model_copy(update=overrides)})
     policy = load_packs(config.policies)
+    from auditor.audit import AuditOptions, run_audit  # noqa: PLC0415 - see the imports note
+
     progress = _Progress(quiet=quiet, verbose=verbose)
     try:
         with progress.display():
@@ -223,6 +230,8 @@ def _output(path: Path | None) -> TextIO:
 
 
 def _run_id(store_db: str, run: int | None) -> tuple[Store, int]:
+    from auditor.store import open_store  # noqa: PLC0415 - see the imports note
+
     store = open_store(store_db, create=False)
     run_id = run if run is not None else store.latest_run_id()
     if run_id is None:
@@ -242,6 +251,8 @@ def report(
     ] = None,
 ) -> None:
     """Write a report of a stored run, without crawling again."""
+    from auditor.report import REPORTERS  # noqa: PLC0415 - see the imports note
+
     if fmt not in REPORTERS:
         raise UsageError(f"unknown report format {fmt!r}; choose one of: {', '.join(REPORTERS)}")
     store, run_id = _run_id(db, run)
@@ -262,6 +273,8 @@ def export(
     ] = None,
 ) -> None:
     """Export stored images, findings or signals as JSON lines or CSV."""
+    from auditor.report import EXPORTERS  # noqa: PLC0415 - see the imports note
+
     exporter = EXPORTERS.get((what, fmt))
     if exporter is None:
         choices = ", ".join(f"--what {w} --format {f}" for w, f in EXPORTERS)
