@@ -113,6 +113,7 @@ class _Evaluator:
         self.declaration = declaration_facts(config.crawler)
         self.clock = clock
         self.outcomes: Counter[tuple[str, str, Outcome]] = Counter()
+        self.findings: Counter[tuple[str, str]] = Counter()  # (outcome, severity)
 
     def run(
         self, subject: Subject, facts: dict[str, object], **where: str | None
@@ -122,6 +123,7 @@ class _Evaluator:
             self.policy, subject, {**self.declaration, **facts}, key=str(key), **where
         )
         self.outcomes.update(result.outcomes)
+        self.findings.update((f.outcome.value, f.severity.value) for f in result.findings)
         return result.findings
 
     def stats(self) -> dict[tuple[str, str], dict[str, int]]:
@@ -150,14 +152,9 @@ class _AuditSink:
         self.seeds = seeds
         self.tokens = declared_tokens
         self.observer = observer
-        self.findings: Counter[tuple[str, str]] = Counter()  # (outcome, severity)
         self.pages_per_site: Counter[str] = Counter()
         self.images_per_site: Counter[str] = Counter()
         self.site_jurisdictions: dict[str, dict[str, float]] = {}
-
-    def record_findings(self, findings: tuple[Finding, ...]) -> None:
-        self.writer.add_findings(findings)
-        self.findings.update((f.outcome.value, f.severity.value) for f in findings)
 
     async def on_page(self, page: PageRecord, target: int) -> None:
         self.writer.add_page(page)
@@ -191,7 +188,7 @@ class _AuditSink:
         )  # fmt: skip
         self.images_per_site[image.site] += 1
         self.writer.add_image(image)
-        self.record_findings(findings)
+        self.writer.add_findings(findings)
         self.observer.image_done(image, findings)
 
     async def on_image_context(self, image_url: str, context: ImageContext) -> None:
@@ -219,23 +216,27 @@ class _AuditSink:
                 pages=self.pages_per_site[entry.origin],
                 images=self.images_per_site[entry.origin],
             )
-            self.record_findings(
+            self.writer.add_findings(
                 self.evaluator.run(Subject.SITE, site_facts(site), site=entry.origin)
             )
 
 
-def _counters(stats: CrawlStats, sink: _AuditSink, passes: dict[str, int]) -> RunCounters:
+def _counters(stats: CrawlStats, evaluator: _Evaluator) -> RunCounters:
     by_outcome: Counter[str] = Counter()
     by_severity: Counter[str] = Counter()
-    for (outcome, severity), count in sink.findings.items():
-        by_outcome[outcome] += count
+    passes: Counter[str] = Counter()
+    for (_, rule_id, outcome), count in evaluator.outcomes.items():
+        if outcome is Outcome.PASS:
+            passes[rule_id] += count
+    for (outcome_name, severity), count in evaluator.findings.items():
+        by_outcome[outcome_name] += count
         by_severity[severity] += count
     return RunCounters(
         pages=stats.pages_ok + stats.pages_failed,
         images=stats.images,
         images_fetched=stats.images_fetched,
         skips=stats.skips,
-        errors=stats.pages_failed,
+        errors=stats.fetch_errors,
         findings=dict(sorted(by_outcome.items())),
         by_severity=dict(sorted(by_severity.items())),
         passes=dict(sorted(passes.items())),
@@ -254,7 +255,7 @@ async def _crawl(
     *,
     config: AuditConfig, store: Store, run_id: int, policy: PolicySet, options: AuditOptions,
     observer: AuditObserver,
-) -> tuple[CrawlStats, _AuditSink, _Evaluator]:  # fmt: skip
+) -> tuple[CrawlStats, _Evaluator]:  # fmt: skip
     settings = config.crawl
     seeds = seeds_from(config)
     evaluator = _Evaluator(policy, config, options.clock)
@@ -293,7 +294,7 @@ async def _crawl(
             stats = await crawler.run()
             sink.finish_sites()
         writer.add_rule_stats(evaluator.stats(), rules={(r.pack, r.id): r for r in policy.rules})
-    return stats, sink, evaluator
+    return stats, evaluator
 
 
 def run_audit(
@@ -318,7 +319,7 @@ def run_audit(
         status = "interrupted"
         counters = RunCounters()
         try:
-            stats, sink, evaluator = asyncio.run(
+            stats, evaluator = asyncio.run(
                 _crawl(
                     config=config,
                     store=store,
@@ -328,12 +329,7 @@ def run_audit(
                     observer=observer,
                 )
             )
-            passes = {
-                rule_id: count
-                for (_, rule_id, outcome), count in evaluator.outcomes.items()
-                if outcome is Outcome.PASS
-            }
-            counters = _counters(stats, sink, passes)
+            counters = _counters(stats, evaluator)
             status = "complete" if stats.seeds_reached or not config.targets else "incomplete"
         finally:
             finished = options.clock().isoformat(timespec="seconds")

@@ -12,6 +12,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,14 @@ def test_crawl_succeeds_and_summarises(demo: DemoAudit) -> None:
     assert "complete" in demo.crawl.stdout
     assert "findings:" in demo.crawl.stdout
     assert "Traceback" not in demo.crawl.stderr
+
+
+def test_summary_counts_match_the_store(demo: DemoAudit) -> None:
+    [line] = [ln for ln in demo.crawl.stdout.splitlines() if ln.startswith("findings: ")]
+    counts = Counter(f["outcome"] for f in demo.findings)
+    expected = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    assert line.startswith(f"findings: {expected} (")
+    assert Counter(f["subject"] for f in demo.findings)["declaration"] >= 2
 
 
 def test_auditor_identifies_itself_and_reads_robots_first(demo: DemoAudit) -> None:

@@ -38,6 +38,8 @@ EVIDENCE_HEADERS = frozenset(
     }
 )  # fmt: skip
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+#: Skip reasons that are the auditor's own choice (robots.txt), not failures of the site.
+_REFUSALS = frozenset({"robots_disallowed", "robots_unreachable"})
 PAGE_WORKERS = 8
 IMAGE_CONCURRENCY = 32
 
@@ -67,6 +69,7 @@ class CrawlStats:
 
     pages_ok: int = 0
     pages_failed: int = 0
+    fetch_errors: int = 0
     images: int = 0
     images_fetched: int = 0
     skips: int = 0
@@ -157,7 +160,9 @@ class Crawler:
             accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
         )
         if result.error is not None:
-            self.stats.pages_failed += 1
+            if result.error not in _REFUSALS:
+                self.stats.pages_failed += 1
+                self.stats.fetch_errors += 1
             await self._skip(task.url, "page", result.error, result.error_detail)
             return
         self._frontier.mark_seen(result.final_url)
@@ -171,6 +176,7 @@ class Crawler:
         await self._sink.on_page(page, task.target)
         if not result.ok:
             self.stats.pages_failed += 1
+            self.stats.fetch_errors += 1
             await self._skip(task.url, "page", "http_error", f"HTTP {result.status}")
             return
         self.stats.pages_ok += 1
@@ -237,6 +243,7 @@ class Crawler:
         self.stats.images += 1
         self.stats.images_fetched += int(record.fetched)
         if record.skip_reason is not None:
+            self.stats.fetch_errors += int(record.skip_reason not in _REFUSALS)
             await self._skip(url, "image", record.skip_reason, None)
         await self._sink.on_image(replace(record, contexts=contexts), target)
 
