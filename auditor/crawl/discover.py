@@ -44,16 +44,23 @@ Decisions (each a judgement call, recorded so the lead can revisit them):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import TypeVar
-from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from bs4 import BeautifulSoup, Tag
 from bs4.exceptions import ParserRejectedMarkup
 
-from auditor.crawl.jsonld import JsonLdImage, jsonld_images, looks_relative
+from auditor.crawl.jsonld import jsonld_images
+from auditor.crawl.refs import (
+    IMAGE_EXTENSIONS,
+    ImageRef,
+    PageDiscovery,
+    RawRef,
+    RefCollector,
+    RefKind,
+    has_image_extension,
+)
+from auditor.crawl.resolve import C0_AND_SPACE, resolve_url
 from auditor.crawl.srcset import css_background_urls, parse_srcset
 
 __all__ = [
@@ -67,72 +74,15 @@ __all__ = [
 ]
 
 
-class RefKind(StrEnum):
-    """How a page referenced an image."""
-
-    IMG = "img"
-    SRCSET = "srcset"
-    PICTURE_SOURCE = "picture_source"
-    LAZY = "lazy"
-    OG_IMAGE = "og_image"
-    TWITTER_IMAGE = "twitter_image"
-    CSS_BACKGROUND = "css_background"
-    LINK = "link"
-    JSONLD = "jsonld"
-
-
-@dataclass(frozen=True)
-class ImageRef:
-    """One image reference on a page, with its context."""
-
-    url: str
-    kind: RefKind
-    alt: str | None
-    descriptor: str | None
-    license: str | None = None
-    credit_text: str | None = None
-    copyright_notice: str | None = None
-    acquire_license_page: str | None = None
-
-
-@dataclass(frozen=True)
-class PageDiscovery:
-    """Everything :func:`discover` found on one page."""
-
-    base_url: str
-    title: str | None
-    lang: str | None
-    hreflang: tuple[tuple[str, str], ...]
-    meta_robots: tuple[tuple[str, str], ...]
-    tdm_meta: tuple[tuple[str, str], ...]
-    license_links: tuple[str, ...]
-    links: tuple[str, ...]
-    nofollow_links: tuple[str, ...]
-    images: tuple[ImageRef, ...]
-    data_uri_images: int
-    truncated: bool
-
-
-#: Path extensions (lower-case, without the dot) that make an ``<a href>`` an image reference.
-IMAGE_EXTENSIONS = frozenset(
-    {
-        *("jpg", "jpeg", "jpe", "jfif", "pjpeg", "pjp", "png", "apng", "gif", "webp", "avif"),
-        *("tif", "tiff", "bmp", "heic", "heif", "jxl", "svg", "svgz"),
-    }
-)
 _LAZY_URL_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "data-lazy")
 _LAZY_SRCSET_ATTRIBUTES = ("data-srcset", "data-lazy-srcset")
 _LAZY_BACKGROUND_ATTRIBUTES = ("data-bg", "data-background-image")
 _OG_IMAGE_KEYS = frozenset({"og:image", "og:image:url", "og:image:secure_url"})
 _TWITTER_IMAGE_KEYS = frozenset({"twitter:image", "twitter:image:src"})
 _TDM_META_NAMES = frozenset({"tdm-reservation", "tdm-policy"})
-_HTTP_SCHEMES = frozenset({"http", "https"})
 _ASCII_WS = " \t\n\r\f"
-_C0_AND_SPACE = "".join(map(chr, range(0x21)))
-_TAB_NEWLINE = str.maketrans("", "", "\t\n\r")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _ENCODING_NAME = re.compile(r"[A-Za-z0-9._:\-]{1,40}")
-_T = TypeVar("_T")
 #: How far up from a ``<source>`` to look for its ``<picture>`` (lxml nests unclosed sources),
 #: and how many elements of a picture to search for its ``<img>``.
 _PICTURE_SEARCH = 64
@@ -220,32 +170,12 @@ def _rel_tokens(element: Tag) -> set[str]:
     return set(rel.lower().split()) if rel else set()
 
 
-def _has_image_extension(url: str) -> bool:
-    """Whether the last path segment of a URL (or URL reference) ends in an image extension."""
-    path = url.split("#", 1)[0].split("?", 1)[0]
-    segment = path.rsplit("/", 1)[-1].split(";", 1)[0]
-    _, dot, extension = segment.rpartition(".")
-    return bool(dot) and extension.lower() in IMAGE_EXTENSIONS
-
-
-@dataclass(slots=True)
-class _Raw:
-    """One URL-bearing value as found, before resolution. ``kind`` None marks an a/area link."""
-
-    value: str
-    kind: RefKind | None
-    alt: str | None = None
-    descriptor: str | None = None
-    rights: JsonLdImage | None = None
-    nofollow: bool = False
-
-
 @dataclass
 class _Scan:
     """Single-pass collector: raw values during the walk, resolution and caps in ``finish``."""
 
     bot_names: tuple[str, ...]
-    raw: list[_Raw] = field(default_factory=list)
+    raw: list[RawRef] = field(default_factory=list)
     base_href: str | None = None
     title: str | None = None
     lang: str | None = None
@@ -271,7 +201,7 @@ class _Scan:
             self._lazy_elsewhere(element)
         if "style" in element.attrs:
             for value in css_background_urls(_attr(element, "style") or ""):
-                self.raw.append(_Raw(value, RefKind.CSS_BACKGROUND))
+                self.raw.append(RawRef(value, RefKind.CSS_BACKGROUND))
 
     def _base(self, element: Tag) -> None:
         href = _attr(element, "href")
@@ -291,7 +221,7 @@ class _Scan:
         alt = _attr(element, "alt")
         src = _attr(element, "src")
         if src is not None:
-            self.raw.append(_Raw(src, RefKind.IMG, alt))
+            self.raw.append(RawRef(src, RefKind.IMG, alt))
         self._srcset(_attr(element, "srcset"), RefKind.SRCSET, alt)
         self._lazy(element, alt)
 
@@ -303,7 +233,7 @@ class _Scan:
     def _srcset(self, value: str | None, kind: RefKind, alt: str | None) -> None:
         if value:
             for url, descriptor in parse_srcset(value):
-                self.raw.append(_Raw(url, kind, alt, descriptor))
+                self.raw.append(RawRef(url, kind, alt, descriptor))
 
     def _lazy(self, element: Tag, alt: str | None) -> None:
         """Lazy-loading attributes of an ``<img>`` or ``<source>``: all of them count."""
@@ -312,7 +242,7 @@ class _Scan:
             if name in attrs:
                 value = _attr(element, name)
                 if value:
-                    self.raw.append(_Raw(value, RefKind.LAZY, alt))
+                    self.raw.append(RawRef(value, RefKind.LAZY, alt))
         for name in _LAZY_SRCSET_ATTRIBUTES:
             if name in attrs:
                 self._srcset(_attr(element, name), RefKind.LAZY, alt)
@@ -324,8 +254,8 @@ class _Scan:
         for name in _LAZY_URL_ATTRIBUTES:
             if name in attrs:
                 value = _attr(element, name)
-                if value and _has_image_extension(value.strip(_C0_AND_SPACE)):
-                    self.raw.append(_Raw(value, RefKind.LAZY))
+                if value and has_image_extension(value.strip(C0_AND_SPACE)):
+                    self.raw.append(RawRef(value, RefKind.LAZY))
         for name in _LAZY_SRCSET_ATTRIBUTES:
             if name in attrs:
                 self._srcset(_attr(element, name), RefKind.LAZY, None)
@@ -341,7 +271,7 @@ class _Scan:
                     urls = css_background_urls(f"background:{value}")
                 else:
                     urls = [value]
-                self.raw.extend(_Raw(url, RefKind.LAZY) for url in urls if url.strip())
+                self.raw.extend(RawRef(url, RefKind.LAZY) for url in urls if url.strip())
 
     def _picture_alt(self, source: Tag) -> str | None:
         """Return the alt of the ``<img>`` of the ``<picture>`` this source belongs to.
@@ -378,9 +308,9 @@ class _Scan:
         if content is None:
             return
         if name in _OG_IMAGE_KEYS or prop in _OG_IMAGE_KEYS:
-            self.raw.append(_Raw(content, RefKind.OG_IMAGE))
+            self.raw.append(RawRef(content, RefKind.OG_IMAGE))
         elif name in _TWITTER_IMAGE_KEYS or prop in _TWITTER_IMAGE_KEYS:
-            self.raw.append(_Raw(content, RefKind.TWITTER_IMAGE))
+            self.raw.append(RawRef(content, RefKind.TWITTER_IMAGE))
 
     def _anchor(self, element: Tag) -> None:
         href = _attr(element, "href")
@@ -389,7 +319,7 @@ class _Scan:
         rel = _rel_tokens(element)
         if "license" in rel:
             self.license_hrefs.append(href)
-        self.raw.append(_Raw(href, None, nofollow="nofollow" in rel))
+        self.raw.append(RawRef(href, None, nofollow="nofollow" in rel))
 
     def _link(self, element: Tag) -> None:
         href = _attr(element, "href")
@@ -408,7 +338,7 @@ class _Scan:
             return
         text = "".join(str(child) for child in element.children if not isinstance(child, Tag))
         for image in jsonld_images(text):
-            self.raw.append(_Raw(image.url, RefKind.JSONLD, rights=image))
+            self.raw.append(RawRef(image.url, RefKind.JSONLD, rights=image))
 
     # --- resolution and caps ------------------------------------------------------------------
 
@@ -416,8 +346,8 @@ class _Scan:
         """Resolve every raw value against the document base, de-duplicate and apply caps."""
         base = url
         if self.base_href is not None:
-            base = _resolve(self.base_href, url) or url
-        out = _Output(base, max_images=max_images, max_links=max_links)
+            base = resolve_url(self.base_href, url) or url
+        out = RefCollector(base, max_images=max_images, max_links=max_links)
         for raw in self.raw:
             out.add(raw)
         license_links = out.capped_unique(
@@ -454,171 +384,3 @@ _TAG_HANDLERS: dict[str, Callable[[_Scan, Tag], None]] = {
     "title": _Scan._title,
     "html": _Scan._html,
 }
-
-
-class _Output:
-    """Resolved, de-duplicated and capped results."""
-
-    def __init__(self, base: str, *, max_images: int, max_links: int) -> None:
-        self.base = base
-        self.max_images = max_images
-        self.max_links = max_links
-        self.images: dict[tuple[str, RefKind], ImageRef] = {}
-        self.links: dict[str, bool] = {}  # url -> every occurrence is rel=nofollow
-        self.data_uri_images = 0
-        self.truncated = False
-        self.resolve = _Resolver(base)
-
-    def add(self, raw: _Raw) -> None:
-        head = raw.value[:64].lstrip(_C0_AND_SPACE)
-        if head[:1] in ("d", "D") and (scheme := _clean(head)[:11].lower()).startswith("data:"):
-            if raw.kind is not None or scheme == "data:image/":
-                self.data_uri_images += 1
-            return
-        url = self.resolve(raw.value)
-        if url is None:
-            return
-        if raw.kind is None and not _has_image_extension(url):
-            self._add_link(url, nofollow=raw.nofollow)
-            return
-        kind = RefKind.LINK if raw.kind is None else raw.kind
-        self._add_image(url, kind, raw)
-
-    def _add_link(self, url: str, *, nofollow: bool) -> None:
-        if url in self.links:
-            self.links[url] = self.links[url] and nofollow
-        elif len(self.links) >= self.max_links:
-            self.truncated = True
-        else:
-            self.links[url] = nofollow
-
-    def _add_image(self, url: str, kind: RefKind, raw: _Raw) -> None:
-        key = (url, kind)
-        existing = self.images.get(key)
-        if existing is not None:
-            if raw.rights is not None and raw.rights.has_rights and not _has_rights(existing):
-                self.images[key] = self._ref(url, kind, raw)  # same position, richer evidence
-            return
-        if len(self.images) >= self.max_images:
-            self.truncated = True
-            return
-        self.images[key] = self._ref(url, kind, raw)
-
-    def _ref(self, url: str, kind: RefKind, raw: _Raw) -> ImageRef:
-        rights = raw.rights
-        if rights is None:
-            return ImageRef(url, kind, raw.alt, raw.descriptor)
-        return ImageRef(
-            url,
-            kind,
-            raw.alt,
-            raw.descriptor,
-            license=self._rights_url(rights.license),
-            credit_text=rights.credit_text,
-            copyright_notice=rights.copyright_notice,
-            acquire_license_page=self._rights_url(rights.acquire_license_page),
-        )
-
-    def _rights_url(self, value: str | None) -> str | None:
-        if value is not None and looks_relative(value):
-            return self.resolve(value) or value
-        return value
-
-    def capped_unique(self, items: Iterable[_T]) -> tuple[_T, ...]:
-        """De-duplicate in order, keeping at most ``max_links`` items."""
-        unique: dict[_T, None] = {}
-        for item in items:
-            if item in unique:
-                continue
-            if len(unique) >= self.max_links:
-                self.truncated = True
-                break
-            unique[item] = None
-        return tuple(unique)
-
-
-def _has_rights(ref: ImageRef) -> bool:
-    return any((ref.license, ref.credit_text, ref.copyright_notice, ref.acquire_license_page))
-
-
-def _clean(value: str) -> str:
-    """Strip leading/trailing C0 controls and spaces, drop tabs and newlines (WHATWG URL)."""
-    value = value.strip(_C0_AND_SPACE)
-    if "\t" in value or "\n" in value or "\r" in value:
-        value = value.translate(_TAB_NEWLINE)
-    return value
-
-
-class _Resolver:
-    """Resolve URL references against one base, memoised, with fast paths for the common forms.
-
-    Root-relative paths without dot segments or doubled slashes, and absolute http(s) URLs,
-    skip ``urljoin`` (the dominant cost on image-heavy pages); they resolve to exactly what
-    ``urljoin`` gives. Everything else goes through :func:`_resolve`.
-    """
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self._memo: dict[str, str | None] = {}
-        self._origin: str | None = None
-        try:
-            parts = urlsplit(base)
-        except ValueError:
-            return
-        if parts.scheme in _HTTP_SCHEMES and parts.netloc:
-            self._origin = f"{parts.scheme}://{_lower_host(parts.netloc)}"
-
-    def __call__(self, value: str) -> str | None:
-        if value not in self._memo:
-            self._memo[value] = self._resolve(value)
-        return self._memo[value]
-
-    def _resolve(self, value: str) -> str | None:
-        reference = _clean(value)
-        if "\\" in reference:
-            reference = _slashes(reference)
-        path, _, query = reference.split("#", 1)[0].partition("?")
-        if ";" in path:  # urljoin drops an empty ";params"; let it decide
-            return _resolve(reference, self.base)
-        if self._origin is not None and path[:1] == "/" and "/." not in path and "//" not in path:
-            return f"{self._origin}{path}?{query}" if query else self._origin + path
-        if reference[:8].lower().startswith(("http://", "https://")):
-            try:
-                parts = urlsplit(reference)
-            except ValueError:
-                return None
-            if parts.netloc:
-                return _unsplit(parts)
-        return _resolve(reference, self.base)
-
-
-def _resolve(value: str, base: str) -> str | None:
-    """Resolve a URL reference as a browser would; None unless the result is http(s)."""
-    reference = _clean(value)
-    if not reference:
-        return None
-    if "\\" in reference:
-        reference = _slashes(reference)
-    try:
-        parts = urlsplit(urljoin(base, reference))
-    except ValueError:  # e.g. an unbalanced IPv6 bracket
-        return None
-    return _unsplit(parts)
-
-
-def _slashes(reference: str) -> str:
-    """Read backslashes before the query as slashes, as browsers do for http(s) URLs."""
-    end = len(reference.split("?", 1)[0].split("#", 1)[0])
-    return reference[:end].replace("\\", "/") + reference[end:]
-
-
-def _unsplit(parts: SplitResult) -> str | None:
-    """Rebuild an http(s) URL without its fragment, host lower-cased; None for other schemes."""
-    if parts.scheme not in _HTTP_SCHEMES or not parts.netloc:
-        return None
-    return urlunsplit((parts.scheme, _lower_host(parts.netloc), parts.path, parts.query, ""))
-
-
-def _lower_host(netloc: str) -> str:
-    userinfo, at, hostport = netloc.rpartition("@")
-    return f"{userinfo}{at}{hostport.lower()}"

@@ -9,12 +9,11 @@ from hypothesis import strategies as st
 
 from auditor.crawl.discover import (
     PageDiscovery,
-    _resolve,
-    _Resolver,
     css_background_urls,
     discover,
     parse_srcset,
 )
+from auditor.crawl.resolve import UrlResolver, resolve_url
 
 PAGE = "https://site.example/dir/page.html"
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -115,4 +114,4 @@ def test_css_background_urls_never_raises(style: str) -> None:
 @FUZZ
 @given(values, st.sampled_from([PAGE, "https://H.example", "http://h.example/a/b/", "x:/y"]))
 def test_fast_resolution_matches_urljoin(reference: str, base: str) -> None:
-    assert _Resolver(base)(reference) == _resolve(reference, base)
+    assert UrlResolver(base)(reference) == resolve_url(reference, base)
