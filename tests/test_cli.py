@@ -129,9 +129,9 @@ def test_policies_validate_reports_file_and_line(tmp_path: Path) -> None:
         tmp_path,
         "broken.yaml",
         "pack: broken\ntitle: t\njurisdiction: UK\nversion: '1'\nstatus: in_force\n"
-        "sources: [https://ico.org.uk/]\nrules:\n  - id: BROKEN-R1\n    title: t\n    subject: image\n"
-        "    severity: high\n    references: [x]\n    fail_when: {fact: image.nope, eq: 1}\n"
-        "    message: m\n    remediation: r\n",
+        "sources: [https://ico.org.uk/]\nrules:\n  - id: BROKEN-R1\n    title: t\n"
+        "    subject: image\n    severity: high\n    references: [x]\n"
+        "    fail_when: {fact: image.nope, eq: 1}\n    message: m\n    remediation: r\n",
     )
     result = run_cli("policies", "validate", str(pack))
     assert result.returncode == 2
