@@ -13,7 +13,15 @@ import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 from auditor import PRODUCT_TOKEN
 from auditor.errors import ConfigError, Problem
@@ -56,6 +64,18 @@ Jurisdiction = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z]{2})?$")]
 ScopeMode = Literal["host", "prefix"]
 
 
+def _lawful_basis_form(value: Any) -> str:
+    return "map" if isinstance(value, dict) else "one"
+
+
+#: One basis for every market, or one per jurisdiction. The discriminator picks the branch from
+#: the shape of the input, so a mistake is reported once, against the form the user wrote.
+LawfulBasisDeclaration = Annotated[
+    Annotated[LawfulBasis, Tag("one")] | Annotated[dict[Jurisdiction, LawfulBasis], Tag("map")],
+    Discriminator(_lawful_basis_form),
+]
+
+
 class _Strict(BaseModel):
     """Base for config models: unknown keys are errors, values are immutable once loaded."""
 
@@ -71,7 +91,7 @@ class CrawlerDeclaration(_Strict):
     robots_tokens: tuple[str, ...] = ()
     purposes: tuple[Purpose, ...] = ()
     collection: Literal["targeted", "untargeted"] | None = None
-    lawful_basis: LawfulBasis | dict[Jurisdiction, LawfulBasis] | None = None
+    lawful_basis: LawfulBasisDeclaration | None = None
     legitimate_interests_assessment: str | None = None
     special_category_condition: str | None = None
     retention_days: Annotated[int, Field(ge=0)] | None = None
@@ -88,17 +108,18 @@ class CrawlerDeclaration(_Strict):
     @classmethod
     def _tokens_are_product_tokens(cls, tokens: tuple[str, ...]) -> tuple[str, ...]:
         """Reject values that robots.txt group matching can never select (RFC 9309 2.2.1)."""
-        for token in tokens:
-            if not token or any(ch.isspace() or ch in "/:" for ch in token):
-                msg = f"robots token {token!r} must be a bare product token such as 'AcmeImageBot'"
-                raise ValueError(msg)
+        bad = [t for t in tokens if not t or any(ch.isspace() or ch in "/:" for ch in t)]
+        if bad:
+            names = ", ".join(repr(token) for token in bad)
+            msg = f"robots tokens {names} must be bare product tokens such as 'AcmeImageBot'"
+            raise ValueError(msg)
         return tokens
 
 
 class Target(_Strict):
     """One site to audit; the crawl stays inside its scope for pages (images go anywhere)."""
 
-    url: Annotated[str, Field(pattern=r"^https?://[^\s/]+")]
+    url: Annotated[str, Field(pattern=r"(?i)^https?://[^\s/?#]+(?:[/?#]\S*)?$")]
     max_pages: Annotated[int, Field(ge=1)] | None = None
     max_depth: Annotated[int, Field(ge=0)] | None = None
     jurisdictions: tuple[Jurisdiction, ...] = ()
@@ -166,6 +187,24 @@ def load_config(path: str | Path) -> AuditConfig:
 def config_json_schema() -> dict[str, Any]:
     """JSON Schema of ``audit.yaml`` for editors (``auditor schema audit``)."""
     schema = AuditConfig.model_json_schema()
+    # ``- https://site/`` is shorthand for ``- {url: https://site/}`` (DESIGN 4.1).
+    url = schema["$defs"]["Target"]["properties"]["url"]
+    schema["properties"]["targets"]["items"] = {
+        "anyOf": [{"$ref": "#/$defs/Target"}, {"type": "string", "pattern": url["pattern"]}]
+    }
+    _close_pattern_maps(schema)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "audit.yaml"
     return schema
+
+
+def _close_pattern_maps(node: Any) -> None:
+    """Refuse other keys in maps keyed by a pattern (``lawful_basis``), as validation does."""
+    if isinstance(node, dict):
+        if "patternProperties" in node:
+            node.setdefault("additionalProperties", False)
+        for value in node.values():
+            _close_pattern_maps(value)
+    elif isinstance(node, list):
+        for value in node:
+            _close_pattern_maps(value)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from auditor.config import CrawlerDeclaration
 from auditor.jurisdiction import cctld
-from auditor.model import ImageRecord, Purpose, Verdict
+from auditor.model import Evaluation, ImageRecord, Purpose, Verdict
 
 Facts = dict[str, object]
 
@@ -60,6 +60,18 @@ def site_facts(site: SiteFacts) -> Facts:
     return facts
 
 
+def _signal_facts(record: ImageRecord) -> Facts:
+    """``signals.*``: which mechanisms spoke, which disallowed, which could not be evaluated."""
+    evaluated = [s for s in record.signals if s.evaluation is Evaluation.EVALUATED]
+    disallowing = [s for s in evaluated if Verdict.DISALLOWED in s.purposes.values()]
+    not_evaluated = [s for s in record.signals if s.evaluation is not Evaluation.EVALUATED]
+    return {
+        "signals.mechanisms": sorted({s.mechanism for s in evaluated}),
+        "signals.disallowing": sorted({s.mechanism for s in disallowing}),
+        "signals.not_evaluated": sorted({s.mechanism for s in not_evaluated}),
+    }
+
+
 def image_facts(record: ImageRecord, now: datetime) -> Facts:
     """``image.*``, ``usage.*`` and the image's ``jurisdiction.*``."""
     contexts = record.contexts
@@ -97,5 +109,7 @@ def image_facts(record: ImageRecord, now: datetime) -> Facts:
             facts["image.exif_datetime"] = exif.datetime_original
     for purpose in Purpose:
         facts[f"usage.{purpose.value}"] = str(record.usage.get(purpose.value, Verdict.UNKNOWN))
+    facts["usage.conflicts"] = list(record.usage_conflicts)
+    facts.update(_signal_facts(record))
     facts.update(_jurisdiction_facts(record.jurisdictions))
     return facts

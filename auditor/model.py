@@ -132,6 +132,9 @@ class PageRecord:
     hreflang: tuple[tuple[str, str], ...] = ()
     meta_robots: tuple[tuple[str, str], ...] = ()
     license_links: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()  # evidence headers of the page response
+    tdm_meta: tuple[tuple[str, str], ...] = ()
+    signals: tuple[SignalRecord, ...] = ()  # evidence about the page resource itself
     image_count: int = 0
     link_count: int = 0
     truncated: bool = False
@@ -171,12 +174,24 @@ class ImageRecord:
     facts: ImageFacts | None = None
     signals: tuple[SignalRecord, ...] = ()
     usage: Mapping[str, Verdict] = field(default_factory=frozen_map)
+    usage_conflicts: tuple[str, ...] = ()  # purposes on which mechanisms disagree
     jurisdictions: Mapping[str, float] = field(default_factory=frozen_map)
 
     @property
     def page_urls(self) -> tuple[str, ...]:
         """Pages that embed the image, in discovery order, without repeats."""
         return tuple(dict.fromkeys(context.page_url for context in self.contexts))
+
+
+@dataclass(frozen=True)
+class OriginFileRecord:
+    """How one origin file (robots.txt, tdmrep.json, ai.txt) was obtained, for the sites table."""
+
+    kind: str  # "robots", "tdmrep", "ai_txt"
+    status: str  # robots: parsed/unavailable/unreachable; others: parsed/unavailable/invalid/...
+    http_status: int | None
+    sha256: str | None
+    fetched_at: str | None
 
 
 @dataclass(frozen=True)

@@ -416,6 +416,23 @@ def _other_error(err: Any, where: str) -> str:
     return message
 
 
+def _ends_in_branch_tag(data: Any, path: Loc, model: type[BaseModel]) -> bool:
+    """Whether ``path`` ends in a union branch tag (``'one'``, ``"literal[...]"``), not a key.
+
+    A string after a scalar or a list cannot be a key of the data; unless the model has a field
+    of that name there (``targets[0].url`` written as a bare URL), it names a union branch.
+    """
+    if not path or not isinstance(path[-1], str):
+        return False
+    parent = data
+    for part in path[:-1]:
+        try:
+            parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    return not isinstance(parent, Mapping) and path[-1] not in allowed_keys(model, path[:-1])
+
+
 def problems_from_validation(
     exc: ValidationError,
     doc: YamlDocument,
@@ -436,6 +453,8 @@ def problems_from_validation(
     explained: set[Loc] = set()  # missing keys that an unknown key probably misspells
     for err in exc.errors():
         path = _data_path(base, err["loc"])
+        if model is not None and _ends_in_branch_tag(base, path, model):
+            path = path[:-1]
         full = (*at, *path)
         kind = err["type"] if path else "other"
         if kind == "extra_forbidden":

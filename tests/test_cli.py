@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -165,6 +166,9 @@ def test_quiet_prints_only_the_summary(tmp_path: Path, demo_site: SiteServer) ->
     assert result.stderr == ""
     assert result.stdout.startswith("run 1 complete: 1 pages")
     assert "next: auditor report" in result.stdout
+    with sqlite3.connect(tmp_path / "a.db") as db:  # coverage loss is recorded, never silent
+        [(detail,)] = db.execute("SELECT detail FROM skips WHERE reason = 'max_pages'")
+    assert "page budget of 1 reached" in detail
 
 
 def test_verbose_logs_every_skip(tmp_path: Path, demo_site: SiteServer) -> None:

@@ -1,20 +1,25 @@
-"""The crawl stage: visit pages in scope, discover images, fetch and extract each image once.
+"""The crawl stage: visit pages in scope, then fetch and extract every image they embed, once.
 
-The crawler obeys robots.txt for the auditor's own token before every request (pages, images and
-each redirect hop), and records every URL it will not or cannot fetch as a skip with a reason;
-an image it may not fetch is still reported, with ``fetched=False``. Scope limits which pages are
-visited; images embedded in in-scope pages are examined wherever they are hosted.
+The crawl runs in two phases. Pages come first (breadth-first, within each target's scope and
+limits), so that when an image is examined every page that embeds it is known: a page-level
+``noai`` on the third page that shows an image must still reach that image, and an image's
+evidence must not depend on which page a worker happened to fetch first. The crawler keeps only
+image URLs with their page contexts between the phases, never image bytes.
+
+The crawler obeys robots.txt for the auditor's own token before every request (pages, images
+and each redirect hop), and records every URL it will not or cannot fetch as a skip with a
+reason; an image it may not fetch is still reported, with ``fetched=False``. Scope limits which
+pages are visited; images embedded in in-scope pages are examined wherever they are hosted.
 
 CPU-heavy work (HTML parsing, image decoding) runs in an executor through the injected
 ``parse_page`` and ``extract`` callables, so the event loop only moves bytes. Results leave the
-crawler as frozen records through an async :class:`CrawlSink`; the crawler keeps only the set of
-URLs it has seen and the contexts of images still in flight.
+crawler as frozen records through an async :class:`CrawlSink`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -22,27 +27,26 @@ from auditor.config import CrawlSettings
 from auditor.crawl.discover import ImageRef, PageDiscovery
 from auditor.crawl.fetcher import Fetcher, FetchResult, utc_now_iso
 from auditor.crawl.frontier import Frontier, PageTask, Seed
-from auditor.crawl.origins import RobotsCache
-from auditor.crawl.robots import path_and_query
+from auditor.crawl.origins import REFUSALS, OwnRobotsGate
 from auditor.crawl.urls import InvalidURLError, normalise_url, origin_of
 from auditor.extract import ImageFacts
 from auditor.model import ImageContext, ImageRecord, PageRecord, SkipRecord
 
-#: Response headers of an image worth keeping as evidence. Everything else (cookies above all)
-#: is dropped: the auditor must not store credentials or tracking identifiers it happens to see.
+#: Response headers kept as evidence. Everything else (cookies above all) is dropped: the
+#: auditor must not store credentials or tracking identifiers it happens to see.
 EVIDENCE_HEADERS = frozenset(
     {
         "content-type", "content-length", "last-modified", "etag", "cache-control", "date",
-        "x-robots-tag", "tdm-reservation", "tdm-policy", "content-usage", "content-signal",
-        "link", "content-disposition", "content-language", "server",
+        "x-robots-tag", "robots-tag", "tdm-reservation", "tdm-policy", "content-usage",
+        "content-signal", "link", "content-disposition", "content-language", "server",
     }
 )  # fmt: skip
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-#: Skip reasons that are the auditor's own choice (robots.txt), not failures of the site.
-_REFUSALS = frozenset({"robots_disallowed", "robots_unreachable"})
 PAGE_WORKERS = 8
-IMAGE_CONCURRENCY = 32
+IMAGE_WORKERS = 32
 
+#: The target of the first page that referenced an image, and every referencing page.
+_ImageRefs = tuple[int, list[ImageContext]]
 ParsePage = Callable[[bytes, str, str | None, tuple[str, ...]], Awaitable[PageDiscovery]]
 Extract = Callable[[bytes], Awaitable[ImageFacts]]
 
@@ -54,10 +58,7 @@ class CrawlSink(Protocol):
         """Take a fetched page (whatever its status)."""
 
     async def on_image(self, image: ImageRecord, target: int) -> None:
-        """Take an examined image, fetched or not; ``image.contexts`` are those known so far."""
-
-    async def on_image_context(self, image_url: str, context: ImageContext) -> None:
-        """Take another page's reference to an image already handed to :meth:`on_image`."""
+        """Take an examined image, fetched or not, with every page that references it."""
 
     async def on_skip(self, skip: SkipRecord) -> None:
         """Record a URL that was not processed, with the reason."""
@@ -84,6 +85,11 @@ def _charset(content_type: str | None) -> str | None:
     return None
 
 
+def evidence_headers(result: FetchResult) -> tuple[tuple[str, str], ...]:
+    """Keep the response headers worth keeping as evidence, every instance, in order."""
+    return tuple((key, value) for key, value in result.headers if key in EVIDENCE_HEADERS)
+
+
 class Crawler:
     """Runs one crawl over the seeds; create a new instance per run."""
 
@@ -93,7 +99,7 @@ class Crawler:
         seeds: tuple[Seed, ...],
         settings: CrawlSettings,
         fetcher: Fetcher,
-        robots: RobotsCache,
+        gate: OwnRobotsGate,
         parse_page: ParsePage,
         extract: Extract,
         sink: CrawlSink,
@@ -101,66 +107,63 @@ class Crawler:
     ) -> None:
         self._settings = settings
         self._fetcher = fetcher
-        self._robots = robots
+        self._gate = gate
         self._parse_page = parse_page
         self._extract = extract
         self._sink = sink
         self._bot_names = tuple(dict.fromkeys((settings.token, *bot_names)))
         self._frontier = Frontier(seeds)
-        self._images_seen: set[str] = set()
-        self._in_flight: dict[str, list[ImageContext]] = {}
-        self._image_tasks: set[asyncio.Task[None]] = set()
-        self._image_slots = asyncio.Semaphore(IMAGE_CONCURRENCY)
+        # image URL -> (target of the first page that referenced it, every referencing page)
+        self._images: dict[str, _ImageRefs] = {}
         self.stats = CrawlStats()
 
     async def run(self) -> CrawlStats:
-        """Crawl until the frontier is empty and every image task has finished."""
+        """Crawl every page in scope, then examine every image those pages reference."""
         for url, reason in self._frontier.add_seeds():
             await self._skip(url, "target", "invalid_url", reason)
-        workers = [asyncio.create_task(self._page_worker()) for _ in range(PAGE_WORKERS)]
-        try:
-            await self._frontier.queue.join()
-            while self._image_tasks:
-                await asyncio.gather(*list(self._image_tasks))
-        finally:
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            for task in self._image_tasks:
-                task.cancel()
+        await self._crawl_pages()
+        pending = iter(list(self._images.items()))
+        self._images.clear()
+        workers = [self._image_worker(pending) for _ in range(IMAGE_WORKERS)]
+        await asyncio.gather(*workers)
         return self.stats
 
-    async def own_gate(self, url: str) -> str | None:
-        """Refuse a URL the auditor's own robots.txt group disallows (the auditor is polite)."""
-        entry = await self._robots.get(origin_of(url))
-        decision = entry.policy.decide(self._settings.token, path_and_query(url))
-        if decision.allowed:
-            return None
-        return (
-            "robots_unreachable" if decision.reason == "robots_unreachable" else "robots_disallowed"
-        )
+    async def _crawl_pages(self) -> None:
+        """Run page workers until the frontier is drained; a crashing worker re-raises."""
+        queue = self._frontier.queue
+        workers = [asyncio.create_task(self._page_worker()) for _ in range(PAGE_WORKERS)]
+        drained = asyncio.create_task(queue.join())
+        try:
+            done, _ = await asyncio.wait({drained, *workers}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done - {drained}:
+                task.result()  # workers only stop by raising: surface the error
+        finally:
+            for task in (drained, *workers):
+                task.cancel()
+            await asyncio.gather(drained, *workers, return_exceptions=True)
 
     async def _skip(self, url: str, kind: str, reason: str, detail: str | None) -> None:
         self.stats.skips += 1
         await self._sink.on_skip(SkipRecord(url, kind, reason, detail, utc_now_iso()))
 
     async def _page_worker(self) -> None:
+        queue = self._frontier.queue
         while True:
-            task = await self._frontier.queue.get()
+            task = await queue.get()
             try:
                 await self._visit(task)
             finally:
-                self._frontier.queue.task_done()
+                queue.task_done()
 
     async def _visit(self, task: PageTask) -> None:
         result = await self._fetcher.fetch(
             task.url,
             max_bytes=self._settings.max_page_bytes,
-            gate=self.own_gate,
+            gate=self._gate,
             accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.1",
         )
         if result.error is not None:
-            if result.error not in _REFUSALS:
+            if result.error not in REFUSALS:
                 self.stats.pages_failed += 1
                 self.stats.fetch_errors += 1
             await self._skip(task.url, "page", result.error, result.error_detail)
@@ -187,11 +190,16 @@ class Crawler:
             return
         for link in discovery.links:
             self._frontier.add_link(link, task.depth + 1, task.target)
+        for target in self._frontier.newly_over_budget():
+            seed = self._frontier.seeds[target]
+            detail = f"page budget of {seed.max_pages} reached; further links were not followed"
+            await self._skip(seed.url, "target", "max_pages", detail)
         for ref in discovery.images:
-            await self._add_image(ref, page.final_url, task.target)
+            self._add_image(ref, page.final_url, task.target)
 
+    @staticmethod
     def _page_record(
-        self, task: PageTask, result: FetchResult, discovery: PageDiscovery | None
+        task: PageTask, result: FetchResult, discovery: PageDiscovery | None
     ) -> PageRecord:
         return PageRecord(
             url=task.url,
@@ -206,12 +214,14 @@ class Crawler:
             hreflang=discovery.hreflang if discovery else (),
             meta_robots=discovery.meta_robots if discovery else (),
             license_links=discovery.license_links if discovery else (),
+            headers=evidence_headers(result),
+            tdm_meta=discovery.tdm_meta if discovery else (),
             image_count=len(discovery.images) if discovery else 0,
             link_count=len(discovery.links) if discovery else 0,
             truncated=discovery.truncated if discovery else False,
         )
 
-    async def _add_image(self, ref: ImageRef, page_url: str, target: int) -> None:
+    def _add_image(self, ref: ImageRef, page_url: str, target: int) -> None:
         try:
             url = normalise_url(ref.url)
         except InvalidURLError:
@@ -225,35 +235,25 @@ class Crawler:
             copyright_notice=ref.copyright_notice,
             acquire_license_page=ref.acquire_license_page,
         )
-        if url in self._in_flight:
-            self._in_flight[url].append(context)
-        elif url in self._images_seen:
-            await self._sink.on_image_context(url, context)
-        else:
-            self._images_seen.add(url)
-            self._in_flight[url] = [context]
-            task = asyncio.create_task(self._examine_image(url, target))
-            self._image_tasks.add(task)
-            task.add_done_callback(self._image_tasks.discard)
+        self._images.setdefault(url, (target, []))[1].append(context)
 
-    async def _examine_image(self, url: str, target: int) -> None:
-        async with self._image_slots:
-            record = await self._fetch_image(url)
-        contexts = tuple(self._in_flight.pop(url, ()))
-        self.stats.images += 1
-        self.stats.images_fetched += int(record.fetched)
-        if record.skip_reason is not None:
-            self.stats.fetch_errors += int(record.skip_reason not in _REFUSALS)
-            await self._skip(url, "image", record.skip_reason, None)
-        await self._sink.on_image(replace(record, contexts=contexts), target)
+    async def _image_worker(self, pending: Iterator[tuple[str, _ImageRefs]]) -> None:
+        for url, (target, contexts) in pending:  # shared iterator: each image goes to one worker
+            record = replace(await self._fetch_image(url), contexts=tuple(contexts))
+            self.stats.images += 1
+            self.stats.images_fetched += int(record.fetched)
+            if record.skip_reason is not None:
+                self.stats.fetch_errors += int(record.skip_reason not in REFUSALS)
+                await self._skip(url, "image", record.skip_reason, None)
+            await self._sink.on_image(record, target)
 
     async def _fetch_image(self, url: str) -> ImageRecord:
         site = origin_of(url)
-        refusal = await self.own_gate(url)
+        refusal = await self._gate(url)
         if refusal is not None:
             return ImageRecord(url, site, (), fetched=False, skip_reason=refusal, fetched_at=None)
         result = await self._fetcher.fetch(
-            url, max_bytes=self._settings.max_image_bytes, gate=self.own_gate,
+            url, max_bytes=self._settings.max_image_bytes, gate=self._gate,
             accept="image/avif,image/webp,image/*;q=0.9,*/*;q=0.1",
         )  # fmt: skip
         record = ImageRecord(
@@ -265,7 +265,7 @@ class Crawler:
             fetched_at=result.fetched_at,
             status=result.status,
             content_type=result.content_type,
-            headers=tuple((k, v) for k, v in result.headers if k in EVIDENCE_HEADERS),
+            headers=evidence_headers(result),
         )
         if result.error is not None:
             return record

@@ -191,73 +191,95 @@ class Fetcher:
                 error=reason, error_detail=detail,
             )  # fmt: skip
 
-        try:
-            async with asyncio.timeout(self._limits.total_timeout):
-                while True:
-                    if gate is not None and (refusal := await gate(current)) is not None:
-                        return fail(refusal, None)
-                    result = await self._fetch_once(current, max_bytes, accept, started, truncate)
-                    location = result.header("location")
-                    if result.status not in _REDIRECT_STATUSES or location is None:
-                        return _with_chain(result, url, chain)
-                    if len(chain) >= hop_limit:
-                        detail = f"more than {hop_limit} redirects"
-                        return fail("redirect_limit", detail)
-                    chain.append(current)
-                    try:
-                        current = normalise_url(urljoin(current, location))
-                    except InvalidURLError as exc:
-                        return fail("bad_redirect", str(exc))
-        except TimeoutError:
-            detail = f"no complete response within {self._limits.total_timeout:g} s"
-            return fail("timeout", detail)
+        budget = self._limits.total_timeout  # wire time left; queueing for politeness is free
+        while True:
+            if gate is not None and (refusal := await gate(current)) is not None:
+                return fail(refusal, None)
+            result, spent = await self._fetch_once(
+                current, max_bytes=max_bytes, accept=accept, started=started,
+                truncate=truncate, budget=budget,
+            )  # fmt: skip
+            budget -= spent
+            location = result.header("location")
+            if result.status not in _REDIRECT_STATUSES or location is None:
+                return _with_chain(result, url, chain)
+            if len(chain) >= hop_limit:
+                return fail("redirect_limit", f"more than {hop_limit} redirects")
+            if budget <= 0:
+                detail = f"no complete response within {self._limits.total_timeout:g} s"
+                return fail("timeout", detail)
+            chain.append(current)
+            try:
+                current = normalise_url(urljoin(current, location))
+            except InvalidURLError as exc:
+                return fail("bad_redirect", str(exc))
 
     async def _fetch_once(
-        self, url: str, max_bytes: int, accept: str, started: str, truncate: bool
-    ) -> FetchResult:
+        self, url: str, *, max_bytes: int, accept: str, started: str, truncate: bool, budget: float
+    ) -> tuple[FetchResult, float]:
+        """Send one request once this host's politeness allows it; return it and its wire time.
+
+        The deadline (``budget`` seconds) starts when the request is sent, so time spent
+        waiting for a politeness slot never turns into a timeout.
+        """
         host = host_key(url)
         slot = self._slot(host)
         async with slot.semaphore:
             await slot.wait_turn()
+            sent = time.monotonic()
             try:
-                async with self._client(host).stream(
-                    "GET", url, headers={"Accept": accept}
-                ) as response:
-                    headers = tuple(
-                        (key.lower(), value) for key, value in response.headers.multi_items()
-                    )
-                    declared = response.headers.get("content-length", "")
-                    if not truncate and declared.isdigit() and int(declared) > max_bytes:
+                async with asyncio.timeout(budget):
+                    result = await self._exchange(
+                        host, url, max_bytes=max_bytes, accept=accept, started=started,
+                        truncate=truncate,
+                    )  # fmt: skip
+            except TimeoutError:
+                detail = f"no complete response within {self._limits.total_timeout:g} s"
+                result = FetchResult(url, url, None, (), None, started, error="timeout",
+                                     error_detail=detail)  # fmt: skip
+            return result, time.monotonic() - sent
+
+    async def _exchange(
+        self, host: str, url: str, *, max_bytes: int, accept: str, started: str, truncate: bool
+    ) -> FetchResult:
+        """One HTTP exchange with a capped body; network failures become error results."""
+        try:
+            async with self._client(host).stream(
+                "GET", url, headers={"Accept": accept}
+            ) as response:
+                headers = tuple(
+                    (key.lower(), value) for key, value in response.headers.multi_items()
+                )
+                declared = response.headers.get("content-length", "")
+                if not truncate and declared.isdigit() and int(declared) > max_bytes:
+                    return FetchResult(
+                        url, url, response.status_code, headers, None, started,
+                        error="too_large",
+                        error_detail=f"Content-Length {declared} exceeds {max_bytes} bytes",
+                    )  # fmt: skip
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > max_bytes:
+                        if truncate:
+                            del body[max_bytes:]
+                            break
                         return FetchResult(
                             url, url, response.status_code, headers, None, started,
                             error="too_large",
-                            error_detail=f"Content-Length {declared} exceeds {max_bytes} bytes",
+                            error_detail=f"body exceeds {max_bytes} bytes",
                         )  # fmt: skip
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > max_bytes:
-                            if truncate:
-                                del body[max_bytes:]
-                                break
-                            return FetchResult(
-                                url, url, response.status_code, headers, None, started,
-                                error="too_large",
-                                error_detail=f"body exceeds {max_bytes} bytes",
-                            )  # fmt: skip
-                    return FetchResult(
-                        url, url, response.status_code, headers, bytes(body), started
-                    )
-            except httpx.TimeoutException as exc:
-                return FetchResult(url, url, None, (), None, started, error="timeout",
-                                   error_detail=type(exc).__name__)  # fmt: skip
-            except httpx.ConnectError as exc:
-                reason = "tls_error" if isinstance(exc.__cause__, ssl.SSLError) else "connect_error"
-                return FetchResult(url, url, None, (), None, started, error=reason,
-                                   error_detail=str(exc) or type(exc).__name__)  # fmt: skip
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                return FetchResult(url, url, None, (), None, started, error="protocol_error",
-                                   error_detail=str(exc) or type(exc).__name__)  # fmt: skip
+                return FetchResult(url, url, response.status_code, headers, bytes(body), started)
+        except httpx.TimeoutException as exc:
+            return FetchResult(url, url, None, (), None, started, error="timeout",
+                               error_detail=type(exc).__name__)  # fmt: skip
+        except httpx.ConnectError as exc:
+            reason = "tls_error" if isinstance(exc.__cause__, ssl.SSLError) else "connect_error"
+            return FetchResult(url, url, None, (), None, started, error=reason,
+                               error_detail=str(exc) or type(exc).__name__)  # fmt: skip
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            return FetchResult(url, url, None, (), None, started, error="protocol_error",
+                               error_detail=str(exc) or type(exc).__name__)  # fmt: skip
 
 
 def _with_chain(result: FetchResult, url: str, chain: list[str]) -> FetchResult:

@@ -40,7 +40,8 @@ class Frontier:
         self.queue: asyncio.Queue[PageTask] = asyncio.Queue()
         self._seen: set[str] = set()
         self._queued_per_target = [0] * len(seeds)
-        self.dropped_over_limit = 0
+        self._over_budget: set[int] = set()
+        self._reported: set[int] = set()
 
     def add_seeds(self) -> list[tuple[str, str]]:
         """Queue every seed; return (seed, reason) for seeds that are not valid URLs."""
@@ -62,10 +63,16 @@ class Frontier:
         if url in self._seen or depth > seed.max_depth or not in_scope(url, seed.url, seed.scope):
             return False
         if self._queued_per_target[target] >= seed.max_pages:
-            self.dropped_over_limit += 1
+            self._over_budget.add(target)
             return False
         self._push(url, depth, target)
         return True
+
+    def newly_over_budget(self) -> list[int]:
+        """Targets whose page budget turned away a link since the last call (each once)."""
+        fresh = sorted(self._over_budget - self._reported)
+        self._reported.update(fresh)
+        return fresh
 
     def mark_seen(self, url: str) -> None:
         """Record a URL reached by redirect so it is not queued again under its final name."""

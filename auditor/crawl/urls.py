@@ -10,14 +10,17 @@ server returns.
 from __future__ import annotations
 
 import re
-from posixpath import normpath
-from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urljoin, urlsplit, urlunsplit
+
+import idna
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 # Characters left as written when re-quoting: RFC 3986 reserved and '%' (existing escapes).
 _SAFE = "/:@!$&'()*+,;=%?"
+# DNS labels as browsers accept them in ASCII hosts (underscores occur in real host names).
+_ASCII_HOST = re.compile(r"[a-z0-9_-]+(?:\.[a-z0-9_-]+)*\.?")
 
 
 class InvalidURLError(ValueError):
@@ -34,16 +37,23 @@ def _normalise_escapes(text: str) -> str:
     return _PERCENT.sub(fix, quote(text, safe=_SAFE))
 
 
+def _ascii_host(host: str) -> str:
+    """Validate a host name and return its ASCII form (UTS 46, as httpx and browsers do)."""
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError as exc:
+            raise InvalidURLError(f"host {host!r} is not a valid domain name: {exc}") from exc
+    if not _ASCII_HOST.fullmatch(host):
+        raise InvalidURLError(f"host {host!r} is not a valid host name")
+    return host
+
+
 def _host_key(parts: SplitResult) -> str:
     host = parts.hostname
     if not host:
         raise InvalidURLError(f"no host in URL {parts.geturl()!r}")
-    try:
-        host = host.encode("idna").decode("ascii") if not host.isascii() else host
-    except UnicodeError as exc:
-        raise InvalidURLError(f"host {host!r} is not a valid domain name") from exc
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
+    host = f"[{host}]" if ":" in host else _ascii_host(host)  # IPv6 literals stay bracketed
     try:
         port = parts.port
     except ValueError as exc:
@@ -60,15 +70,14 @@ def normalise_url(url: str) -> str:
     if scheme not in _DEFAULT_PORTS:
         raise InvalidURLError(f"only http and https URLs can be audited, not {url!r}")
     netloc = _host_key(parts)
-    path = parts.path or "/"
+    # Escapes first, so that %2E%2E is a dot segment too; then RFC 3986 5.2.4 dot-segment
+    # removal as urljoin implements it (empty segments such as "//" are kept, as the RFC says).
+    path = _normalise_escapes(parts.path or "/")
     if "/." in path:
-        trailing = path.endswith(("/", "/.", "/.."))
-        path = normpath(path).replace("//", "/")
-        if trailing and not path.endswith("/"):
-            path += "/"
-    return urlunsplit(
-        (scheme, netloc, _normalise_escapes(path), _normalise_escapes(parts.query), "")
-    )
+        # The "/." prefix is removed by the algorithm itself, and stops a path that starts with
+        # "//" from being read as a network-path reference (an authority) by urljoin.
+        path = urlsplit(urljoin("http://host/", "/." + path)).path
+    return urlunsplit((scheme, netloc, path, _normalise_escapes(parts.query), ""))
 
 
 def origin_of(url: str) -> str:
@@ -92,7 +101,7 @@ def in_scope(url: str, seed: str, mode: str) -> bool:
     if host_key(url) != host_key(seed):
         return False
     if mode == "prefix":
-        seed_path = urlsplit(seed).path or "/"
+        seed_path = urlsplit(normalise_url(seed)).path
         directory = seed_path if seed_path.endswith("/") else seed_path.rsplit("/", 1)[0] + "/"
         return (urlsplit(url).path or "/").startswith(directory)
     return True

@@ -58,6 +58,7 @@ import warnings
 from collections.abc import Callable
 from typing import Final
 
+from auditor.extract.c2pa import extract_c2pa
 from auditor.extract.exif import extract_exif
 from auditor.extract.imagefacts import (
     DECODABLE_FORMATS,
@@ -76,6 +77,7 @@ from auditor.extract.imagefacts import (
     with_error,
 )
 from auditor.extract.phash import extract_phash
+from auditor.extract.xmp import extract_xmp
 
 Extractor = Callable[[ImageContext, ImageFacts], ImageFacts]
 """One per-image extractor: read the context, return the facts with its own fields set."""
@@ -84,6 +86,8 @@ EXTRACTORS: dict[str, Extractor] = {
     "basic": extract_basic,
     "exif": extract_exif,
     "phash": extract_phash,
+    "xmp": extract_xmp,
+    "c2pa": extract_c2pa,
 }
 """The extractors :func:`extract_image` runs, in this order (see the module docstring)."""
 

@@ -24,6 +24,8 @@ from typing import Final
 
 from PIL import Image, UnidentifiedImageError
 
+from auditor.extract.embedded import C2paFacts, XmpFacts
+
 MAX_TEXT: Final = 1_000
 """Longest string kept from a hostile file (EXIF text fields, later XMP/IPTC ...)."""
 
@@ -133,6 +135,8 @@ class ImageFacts:
     exif: ExifFacts | None = None
     error: str | None = None
     error_detail: str | None = None
+    xmp: XmpFacts | None = None  # None: not examined; XmpFacts(): examined, no packet found
+    c2pa: C2paFacts | None = None  # None: not examined (no C2PA support installed, or no image)
 
 
 @dataclass(frozen=True)

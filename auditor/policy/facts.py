@@ -250,6 +250,35 @@ _CATALOGUE: tuple[FactSpec, ...] = (
         )
         for purpose in USAGE_PURPOSES
     ),
+    FactSpec(
+        "usage.conflicts",
+        T.LIST,
+        _IMAGE,
+        "Purposes on which one mechanism allows and another disallows (the verdict is the "
+        "disallow; the conflict shows publisher inconsistency).",
+        values=USAGE_PURPOSES,
+    ),
+    # -- the evidence behind the verdicts (optout-signals.md 9.6-9.7)
+    FactSpec(
+        "signals.mechanisms",
+        T.LIST,
+        _IMAGE,
+        "Mechanisms that produced evidence for the image (robots, x_robots_tag, tdmrep.file, "
+        "iptc.data_mining, ...), whether or not it changed a verdict.",
+    ),
+    FactSpec(
+        "signals.disallowing",
+        T.LIST,
+        _IMAGE,
+        "Mechanisms whose evidence disallows at least one purpose for the image.",
+    ),
+    FactSpec(
+        "signals.not_evaluated",
+        T.LIST,
+        _IMAGE,
+        "Mechanisms that could not be evaluated for the image (not fetched, file refused, "
+        "support not installed): their silence is not evidence.",
+    ),
     # -- jurisdiction likelihoods (law.md 4)
     *(
         FactSpec(

@@ -1,5 +1,12 @@
 """Exports of a stored run: images, findings or signals as JSON lines or CSV (DESIGN 4.3).
 
+What is exported
+    ``images``: one object per image, the DESIGN 4.3 keys first, then extras (site, EXIF,
+    contexts, headers, ``usage_conflicts``, and the embedded ``xmp`` and ``c2pa`` facts, null
+    when not examined). ``findings``: one object per stored finding. ``signals``: one object per
+    signal, image signals and page-level signals alike; every object has ``image_url`` and
+    ``page_url``, exactly one of them set (a page-level signal is about the page resource).
+
 JSON lines
     One compact JSON object per line, keys in the stable order of the records' ``to_json()``
     (the documented keys first, then extra keys), non-ASCII characters kept as UTF-8. U+2028 and

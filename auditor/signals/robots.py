@@ -9,9 +9,9 @@ and the record says so.
 
 from __future__ import annotations
 
-from auditor.crawl.origins import RobotsEntry
 from auditor.crawl.robots import RobotsAvailability, RobotsDecision, path_and_query
 from auditor.model import Scope, SignalRecord, Verdict, frozen_map
+from auditor.signals.evidence import ImageEvidence
 
 #: The token used when the declaration names none: the group every unnamed crawler falls under.
 FALLBACK_TOKEN = "*"
@@ -24,8 +24,9 @@ def _raw_value(decision: RobotsDecision) -> str | None:
     return f"{field}: {decision.rule.pattern} (line {decision.rule.line})"
 
 
-def robots_signals(entry: RobotsEntry, url: str, tokens: tuple[str, ...]) -> list[SignalRecord]:
-    """One record per declared token: the crawl verdict RFC 9309 gives that token for ``url``."""
+def robots_signals(evidence: ImageEvidence) -> list[SignalRecord]:
+    """One record per declared token: the crawl verdict RFC 9309 gives that token for the image."""
+    entry, url, tokens = evidence.origin.robots, evidence.url, evidence.tokens
     path = path_and_query(url)
     notes_base = list(entry.policy.notes)
     if not tokens:

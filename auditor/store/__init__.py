@@ -2,20 +2,22 @@
 
 SQLite (one file, WAL) is the default; PostgreSQL serves teams and clusters. The schema is built
 for Datasette: integer primary keys, declared foreign keys, ``CHECK`` constraints on every
-enumeration, the views ``findings_by_severity`` and ``images_without_permission`` and a full-text
-index over findings. It stores metadata and hashes, never image bytes.
+enumeration, the views ``findings_by_severity``, ``images_without_permission`` and
+``signals_by_mechanism`` and a full-text index over findings. It stores metadata and hashes, never
+image bytes.
 
 Public API::
 
     store = open_store("audit.db")                 # or "postgresql+psycopg://..."; migrates
     run_id = store.begin_run(tool_version=..., started_at=..., config_hash=..., ...)
     with store.writer(run_id) as writer:           # batched; flushes on exit
-        writer.add_site(origin, robots_status=..., ...)
+        writer.add_site(origin, [OriginFileRecord("robots", ...), ...])
         writer.add_page(page); writer.add_image(image); writer.add_skip(skip)
         writer.add_findings(findings)
         writer.add_rule_stats(stats, rules=rules)
     store.finish_run(run_id, finished_at=..., status="complete", counters=counters)
     for image in store.iter_images(run_id): image.to_json()   # DESIGN 4.3 shapes
+    for page in store.iter_pages(run_id): page.to_record()    # PageRecord, signals included
     store.close()
 
 Modules: :mod:`~auditor.store.schema` (tables), :mod:`~auditor.store.engine` (opening, pragmas,
@@ -30,9 +32,12 @@ actionable line; an unknown run id is one too. Passing a value the model forbids
 
 Semantics worth knowing (details in :mod:`~auditor.store.writer`): sites, pages and images are
 unique per run and a later record replaces an earlier one (an image together with its contexts
-and signals); a finding whose fingerprint the run already has is ignored; ``add_rule_stats``
+and signals, a page together with its page-level signals; ``add_site`` updates the origin files
+it names); a finding whose fingerprint the run already has is ignored; ``add_rule_stats``
 replaces a rule's counts. ``gps`` is NULL when EXIF was not examined and ``faces`` is NULL until
-face detection exists: NULL means "not evaluated", never "none".
+face detection exists, and ``xmp``/``c2pa`` are NULL when not examined: NULL means "not
+evaluated", never "none". A signal belongs to an image or to a page (page-level signals), never
+both; in ``export --what signals`` page-level signals have ``image_url`` null and ``page_url`` set.
 """
 
 from __future__ import annotations
@@ -53,14 +58,18 @@ from auditor.store.reader import (
     ExifExport,
     FindingExport,
     ImageExport,
+    PageExport,
     RuleStat,
     RunRow,
     RunSummary,
     SignalExport,
+    SiteExport,
     get_run,
     iter_findings,
     iter_images,
+    iter_pages,
     iter_signals,
+    iter_sites,
     iter_skips,
     latest_run_id,
     rule_stats,
@@ -184,12 +193,20 @@ class Store:
         """Yield the run's images ordered by URL (streamed)."""
         return self._stream(iter_images(self._engine, run_id))
 
+    def iter_pages(self, run_id: int) -> Iterator[PageExport]:
+        """Yield the run's pages ordered by URL, with their page-level signals (streamed)."""
+        return self._stream(iter_pages(self._engine, run_id))
+
+    def iter_sites(self, run_id: int) -> Iterator[SiteExport]:
+        """Yield the run's sites ordered by origin, with their origin-file records (streamed)."""
+        return self._stream(iter_sites(self._engine, run_id))
+
     def iter_findings(self, run_id: int) -> Iterator[FindingExport]:
         """Yield the run's findings: severity (critical first), rule id, subject URL."""
         return self._stream(iter_findings(self._engine, run_id))
 
     def iter_signals(self, run_id: int) -> Iterator[SignalExport]:
-        """Yield the run's signals ordered by image URL, mechanism and source URL."""
+        """Yield the run's image and page-level signals: subject URL, mechanism, source URL."""
         return self._stream(iter_signals(self._engine, run_id))
 
     def iter_skips(self, run_id: int) -> Iterator[SkipRecord]:
@@ -249,11 +266,13 @@ __all__ = [
     "ExifExport",
     "FindingExport",
     "ImageExport",
+    "PageExport",
     "RuleMeta",
     "RuleStat",
     "RunRow",
     "RunSummary",
     "SignalExport",
+    "SiteExport",
     "Store",
     "StoreWriter",
     "head_revision",

@@ -146,12 +146,16 @@ def head_revision() -> str:
     return head
 
 
-def migrate(engine: Engine, *, where: str, create: bool) -> None:
-    """Bring the database to the newest revision, in one transaction.
+def migrate(engine: Engine, *, where: str, create: bool, revision: str = "head") -> None:
+    """Bring the database to the newest revision (or to ``revision``), in one transaction.
 
     A database that has tables but no alembic revision is someone else's: it is refused rather
     than altered. So is one written by a newer auditor (an unknown revision). With
     ``create=False`` an empty database is refused too: there is nothing to read.
+
+    ``revision`` is for tests and tools that need a database as an older auditor left it (for
+    example ``"0001"``, to check that upgrading keeps data). It only ever upgrades: a database
+    already at or past ``revision`` is left as it is.
     """
     script = ScriptDirectory.from_config(alembic_config())
     with engine.connect() as connection:
@@ -175,7 +179,7 @@ def migrate(engine: Engine, *, where: str, create: bool) -> None:
                         f"{where} was written by a newer auditor (schema revision {current}): "
                         "upgrade the auditor to read it"
                     ) from exc
-            command.upgrade(alembic_config(connection), "head")
+            command.upgrade(alembic_config(connection), revision)
 
 
 def open_engine(target: str | Path, *, create: bool) -> tuple[Engine, str]:

@@ -5,32 +5,49 @@ database in chunks (``yield_per``), and the contexts and signals of a chunk of i
 with one query each, so memory stays bounded whatever the size of the run. An iterator holds a
 connection until it is exhausted or closed.
 
-Orders are deterministic (DESIGN 5): images by URL; findings by severity (critical first), rule
-id, then subject (image URL, page URL, site) and fingerprint; signals by image URL, mechanism,
-source URL; skips by URL, kind, reason. On PostgreSQL text is compared with the ``C`` collation
-so both backends sort byte-wise alike.
+Orders are deterministic (DESIGN 5): images, pages and sites by URL; findings by severity
+(critical first), rule id, then subject (image URL, page URL, site) and fingerprint; signals by
+subject URL (the image's, or the page's for page-level signals; page-level first on a tie),
+mechanism, source URL; skips by URL, kind, reason. On PostgreSQL text is compared with the ``C``
+collation so both backends sort byte-wise alike.
 
-The ``to_json()`` methods produce the export shapes of DESIGN 4.3 exactly, with the keys in a
-stable order: first the documented keys, in the order the design lists them, then extra keys.
+The ``to_json()`` methods produce the export shapes of DESIGN 4.3, with the keys in a stable
+order: first the documented keys, in the order the design lists them, then extra keys. The
+``to_record()`` methods rebuild the pipeline records a row was stored from (for re-evaluation
+without a new crawl); what the store normalises is noted on each.
+
+Embedded facts (:class:`~auditor.extract.embedded.XmpFacts`, ``C2paFacts``) are stored as the
+JSON of ``dataclasses.asdict`` and rebuilt by :func:`facts_from_json`, which follows the
+dataclasses' type hints: keys the current classes do not know are ignored and missing ones take
+their defaults, so facts written by another version of the extractor still load.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
+import types
+import typing
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Engine, case, collate, func, select
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import InstrumentedAttribute, QueryableAttribute
 
 from auditor.errors import StoreError
+from auditor.extract import ExifFacts, ImageFacts
+from auditor.extract.embedded import C2paFacts, XmpFacts
 from auditor.model import (
     Evaluation,
     Finding,
     ImageContext,
+    ImageRecord,
+    OriginFileRecord,
     Outcome,
+    PageRecord,
     Purpose,
     RunCounters,
     Scope,
@@ -42,6 +59,7 @@ from auditor.model import (
     frozen_map,
 )
 from auditor.store.schema import (
+    ORIGIN_FILE_KINDS,
     USAGE_COLUMNS,
     FindingRow,
     Image,
@@ -54,8 +72,57 @@ from auditor.store.schema import (
 )
 from auditor.store.schema import ImageContext as ImageContextRow
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 #: Rows fetched per round trip by the streaming iterators.
 CHUNK_SIZE = 500
+
+_D = TypeVar("_D", bound="DataclassInstance")
+
+
+@functools.cache
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _from_json_value(value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None:
+            return None
+        options = [arg for arg in args if arg is not type(None)]
+        return _from_json_value(value, options[0]) if len(options) == 1 else value
+    if origin is tuple and isinstance(value, list | tuple):
+        if args[-1:] == (Ellipsis,):
+            return tuple(_from_json_value(item, args[0]) for item in value)
+        return tuple(_from_json_value(item, arg) for item, arg in zip(value, args, strict=False))
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint) and isinstance(value, dict):
+        return facts_from_json(hint, value)
+    return value
+
+
+def facts_from_json(cls: type[_D], data: Mapping[str, Any]) -> _D:
+    """Rebuild the frozen dataclass ``cls`` (nested dataclasses and tuples included) from JSON.
+
+    ``data`` is what ``dataclasses.asdict`` gave, after a JSON round trip (tuples came back as
+    lists). Unknown keys are ignored; missing keys take the field's default.
+    """
+    hints = _hints(cls)
+    values = {
+        item.name: _from_json_value(data[item.name], hints[item.name])
+        for item in dataclasses.fields(cls)
+        if item.name in data
+    }
+    return cls(**values)
+
+
+def facts_to_json(value: DataclassInstance | None) -> Any:
+    """Return embedded facts as JSON-ready data (tuples as lists), ``None`` when absent."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(dataclasses.asdict(value)))
 
 
 def _loads(text: str | None, default: Any) -> Any:
@@ -121,7 +188,11 @@ class RunSummary:
 
 @dataclass(frozen=True)
 class SignalExport:
-    """One stored signal (optout-signals.md 9.7) with the image it was recorded for."""
+    """One stored signal (optout-signals.md 9.7) with the image or page it was recorded for.
+
+    ``image_url`` is set for a signal about an image, ``page_url`` for a page-level signal
+    (about the page resource itself, :attr:`auditor.model.PageRecord.signals`).
+    """
 
     image_url: str | None
     mechanism: str
@@ -137,9 +208,11 @@ class SignalExport:
     token: str | None
     sha256: str | None
     evaluation: Evaluation
+    page_url: str | None = None
 
     json_keys: ClassVar[tuple[str, ...]] = (
         "image_url",
+        "page_url",
         "mechanism",
         "scope",
         "source_url",
@@ -156,8 +229,14 @@ class SignalExport:
     )
 
     def to_json(self, *, with_image_url: bool = True) -> dict[str, Any]:
-        """Return the export object; inside an image's ``signals`` the image URL is left out."""
-        data: dict[str, Any] = {"image_url": self.image_url} if with_image_url else {}
+        """Return the export object.
+
+        Nested in an image's ``signals`` (``with_image_url=False``) the subject keys
+        ``image_url`` and ``page_url`` are left out: the enclosing object says what it is about.
+        """
+        data: dict[str, Any] = (
+            {"image_url": self.image_url, "page_url": self.page_url} if with_image_url else {}
+        )
         data.update(
             {
                 "mechanism": self.mechanism,
@@ -224,6 +303,20 @@ class ExifExport:
             "model": self.model,
         }
 
+    def to_facts(self) -> ExifFacts:
+        """Return the extractor record these columns were stored from."""
+        return ExifFacts(
+            gps_present=self.gps_present,
+            gps_lat=self.gps_lat,
+            gps_lon=self.gps_lon,
+            datetime_original=self.datetime_original,
+            camera_serial=self.camera_serial,
+            artist=self.artist,
+            copyright=self.copyright,
+            make=self.make,
+            model=self.model,
+        )
+
 
 @dataclass(frozen=True)
 class ImageExport:
@@ -253,6 +346,9 @@ class ImageExport:
     usage: Mapping[str, Verdict]
     jurisdictions: Mapping[str, float]
     signals: tuple[SignalExport, ...] = field(default=())
+    usage_conflicts: tuple[str, ...] = ()
+    xmp: XmpFacts | None = None
+    c2pa: C2paFacts | None = None
 
     json_keys: ClassVar[tuple[str, ...]] = (
         "url",
@@ -281,6 +377,9 @@ class ImageExport:
         "extract_error_detail",
         "contexts",
         "headers",
+        "usage_conflicts",
+        "xmp",
+        "c2pa",
     )
 
     @property
@@ -336,7 +435,117 @@ class ImageExport:
                 for context in self.contexts
             ],
             "headers": [list(pair) for pair in self.headers],
+            "usage_conflicts": list(self.usage_conflicts),
+            "xmp": facts_to_json(self.xmp),
+            "c2pa": facts_to_json(self.c2pa),
         }
+
+    def to_facts(self) -> ImageFacts | None:
+        """Return the extracted facts, or ``None`` when there were none (not fetched)."""
+        if self.sha256 is None or self.size_bytes is None:
+            return None
+        return ImageFacts(
+            sha256=self.sha256,
+            size_bytes=self.size_bytes,
+            format=self.format,
+            mime=self.mime,
+            width=self.width,
+            height=self.height,
+            frames=self.frames,
+            phash=self.phash,
+            exif=None if self.exif is None else self.exif.to_facts(),
+            error=self.extract_error,
+            error_detail=self.extract_error_detail,
+            xmp=self.xmp,
+            c2pa=self.c2pa,
+        )
+
+    def to_record(self) -> ImageRecord:
+        """Return the pipeline record this row was stored from (for re-evaluation).
+
+        What the store normalised stays normalised: ``usage`` names every purpose (those the
+        record left out are ``unknown``), non-finite GPS coordinates and jurisdiction scores
+        were dropped.
+        """
+        return ImageRecord(
+            url=self.url,
+            site=self.site,
+            contexts=self.contexts,
+            fetched=self.fetched,
+            skip_reason=self.skip_reason,
+            fetched_at=self.fetched_at,
+            status=self.status,
+            content_type=self.content_type,
+            headers=self.headers,
+            facts=self.to_facts(),
+            signals=tuple(signal.to_record() for signal in self.signals),
+            usage=frozen_map(self.usage),
+            usage_conflicts=self.usage_conflicts,
+            jurisdictions=frozen_map(self.jurisdictions),
+        )
+
+
+@dataclass(frozen=True)
+class PageExport:
+    """One stored page with its page-level signals."""
+
+    url: str
+    final_url: str
+    site: str
+    depth: int
+    status: int | None
+    content_type: str | None
+    fetched_at: str
+    title: str | None
+    lang: str | None
+    hreflang: tuple[tuple[str, str], ...]
+    meta_robots: tuple[tuple[str, str], ...]
+    license_links: tuple[str, ...]
+    headers: tuple[tuple[str, str], ...]
+    tdm_meta: tuple[tuple[str, str], ...]
+    image_count: int
+    link_count: int
+    truncated: bool
+    signals: tuple[SignalExport, ...] = ()
+
+    def to_record(self) -> PageRecord:
+        """Return the pipeline record this row was stored from."""
+        return PageRecord(
+            url=self.url,
+            final_url=self.final_url,
+            site=self.site,
+            depth=self.depth,
+            status=self.status,
+            content_type=self.content_type,
+            fetched_at=self.fetched_at,
+            title=self.title,
+            lang=self.lang,
+            hreflang=self.hreflang,
+            meta_robots=self.meta_robots,
+            license_links=self.license_links,
+            headers=self.headers,
+            tdm_meta=self.tdm_meta,
+            signals=tuple(signal.to_record() for signal in self.signals),
+            image_count=self.image_count,
+            link_count=self.link_count,
+            truncated=self.truncated,
+        )
+
+
+@dataclass(frozen=True)
+class SiteExport:
+    """One stored origin with the origin files recorded for it.
+
+    ``files`` holds one record per kind whose status was recorded, in the order of
+    :data:`~auditor.store.schema.ORIGIN_FILE_KINDS` (robots, tdmrep, ai_txt).
+    """
+
+    origin: str
+    files: tuple[OriginFileRecord, ...]
+
+    def file(self, kind: str) -> OriginFileRecord | None:
+        """Return the record of origin file ``kind``, or ``None`` when none was recorded."""
+        return next((record for record in self.files if record.kind == kind), None)
 
 
 @dataclass(frozen=True)
@@ -448,9 +657,10 @@ def _pairs(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(name), str(value)) for name, value in json.loads(text))
 
 
-def _signal(row: Any, image_url: str | None) -> SignalExport:
+def _signal(row: Any, image_url: str | None, page_url: str | None = None) -> SignalExport:
     return SignalExport(
         image_url=image_url,
+        page_url=page_url,
         mechanism=row.mechanism,
         scope=Scope(row.scope),
         source_url=row.source_url,
@@ -515,7 +725,53 @@ def _image(
         ),
         jurisdictions=frozen_map(json.loads(row.jurisdictions_json)),
         signals=tuple(signals),
+        usage_conflicts=tuple(json.loads(row.usage_conflicts_json)),
+        xmp=None if row.xmp_json is None else facts_from_json(XmpFacts, json.loads(row.xmp_json)),
+        c2pa=(
+            None if row.c2pa_json is None else facts_from_json(C2paFacts, json.loads(row.c2pa_json))
+        ),
     )
+
+
+def _page(row: Any, signals: Sequence[SignalExport]) -> PageExport:
+    return PageExport(
+        url=row.url,
+        final_url=row.final_url,
+        site=row.origin,
+        depth=row.depth,
+        status=row.status,
+        content_type=row.content_type,
+        fetched_at=row.fetched_at,
+        title=row.title,
+        lang=row.lang,
+        hreflang=_pairs(row.hreflang_json),
+        meta_robots=_pairs(row.meta_robots_json),
+        license_links=tuple(json.loads(row.license_links_json)),
+        headers=_pairs(row.headers_json),
+        tdm_meta=_pairs(row.tdm_meta_json),
+        image_count=row.image_count,
+        link_count=row.link_count,
+        truncated=bool(row.truncated),
+        signals=tuple(signals),
+    )
+
+
+def _site(row: Any) -> SiteExport:
+    files = []
+    for kind in ORIGIN_FILE_KINDS:
+        status = getattr(row, f"{kind}_status")
+        if status is None:
+            continue
+        files.append(
+            OriginFileRecord(
+                kind=kind,
+                status=status,
+                http_status=getattr(row, f"{kind}_http_status"),
+                sha256=getattr(row, f"{kind}_sha256"),
+                fetched_at=getattr(row, f"{kind}_fetched_at"),
+            )
+        )
+    return SiteExport(origin=row.origin, files=tuple(files))
 
 
 # -- queries -------------------------------------------------------------------------------
@@ -568,9 +824,38 @@ def iter_images(engine: Engine, run_id: int) -> Iterator[ImageExport]:
         for chunk in result.partitions():
             urls = {row.id: row.url for row in chunk}
             contexts = _contexts_of(connection, list(urls))
-            signals = _signals_of(connection, urls)
+            signals = _signals_of(connection, Signal.image_id, urls)
             for row in chunk:
                 yield _image(row, contexts.get(row.id, ()), signals.get(row.id, ()))
+
+
+def iter_pages(engine: Engine, run_id: int) -> Iterator[PageExport]:
+    """Yield the run's pages ordered by URL, with their page-level signals, in bounded memory."""
+    with engine.connect() as connection:
+        query = (
+            select(*Page.__table__.columns, Site.origin)
+            .join(Site, Site.id == Page.site_id)
+            .where(Page.run_id == run_id)
+            .order_by(_text_order(connection, Page.url))
+        )
+        result = connection.execution_options(yield_per=CHUNK_SIZE).execute(query)
+        for chunk in result.partitions():
+            urls = {row.id: row.url for row in chunk}
+            signals = _signals_of(connection, Signal.page_id, urls)
+            for row in chunk:
+                yield _page(row, signals.get(row.id, ()))
+
+
+def iter_sites(engine: Engine, run_id: int) -> Iterator[SiteExport]:
+    """Yield the run's sites ordered by origin, with their origin-file records."""
+    with engine.connect() as connection:
+        query = (
+            select(*Site.__table__.columns)
+            .where(Site.run_id == run_id)
+            .order_by(_text_order(connection, Site.origin))
+        )
+        for row in connection.execution_options(yield_per=CHUNK_SIZE).execute(query):
+            yield _site(row)
 
 
 def _contexts_of(connection: Connection, ids: list[int]) -> dict[int, list[ImageContext]]:
@@ -595,15 +880,20 @@ def _contexts_of(connection: Connection, ids: list[int]) -> dict[int, list[Image
     return contexts
 
 
-def _signals_of(connection: Connection, urls: Mapping[int, str]) -> dict[int, list[SignalExport]]:
+def _signals_of(
+    connection: Connection, owner: InstrumentedAttribute[int | None], urls: Mapping[int, str]
+) -> dict[int, list[SignalExport]]:
+    """Return the signals of the images (or pages) ``urls``, by owner id, in stored order."""
+    pages = owner.key == "page_id"
     signals: dict[int, list[SignalExport]] = {}
     query = (
-        select(*Signal.__table__.columns)
-        .where(Signal.image_id.in_(list(urls)))
-        .order_by(Signal.image_id, Signal.id)
+        select(*Signal.__table__.columns).where(owner.in_(list(urls))).order_by(owner, Signal.id)
     )
     for row in connection.execute(query):
-        signals.setdefault(row.image_id, []).append(_signal(row, urls[row.image_id]))
+        owner_id = getattr(row, owner.key)
+        url = urls[owner_id]
+        signal = _signal(row, None, url) if pages else _signal(row, url)
+        signals.setdefault(owner_id, []).append(signal)
     return signals
 
 
@@ -644,14 +934,20 @@ def iter_findings(engine: Engine, run_id: int) -> Iterator[FindingExport]:
 
 
 def iter_signals(engine: Engine, run_id: int) -> Iterator[SignalExport]:
-    """Yield the run's signals ordered by image URL, mechanism and source URL."""
+    """Yield the run's image and page-level signals (see the module docstring for the order)."""
     with engine.connect() as connection:
         query = (
-            select(*Signal.__table__.columns, Image.url.label("image_url"))
+            select(
+                *Signal.__table__.columns,
+                Image.url.label("image_url"),
+                Page.url.label("page_url"),
+            )
             .outerjoin(Image, Image.id == Signal.image_id)
+            .outerjoin(Page, Page.id == Signal.page_id)
             .where(Signal.run_id == run_id)
             .order_by(
-                _text_order(connection, func.coalesce(Image.url, "")),
+                _text_order(connection, func.coalesce(Image.url, Page.url, "")),
+                Signal.page_id.is_(None),
                 _text_order(connection, Signal.mechanism),
                 _text_order(connection, Signal.source_url),
                 Signal.id,
@@ -659,7 +955,7 @@ def iter_signals(engine: Engine, run_id: int) -> Iterator[SignalExport]:
         )
         result = connection.execution_options(yield_per=CHUNK_SIZE).execute(query)
         for row in result:
-            yield _signal(row, row.image_url)
+            yield _signal(row, row.image_url, row.page_url)
 
 
 def iter_skips(engine: Engine, run_id: int) -> Iterator[SkipRecord]:

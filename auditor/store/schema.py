@@ -48,6 +48,16 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+#: Origin files recorded per site: the ``kind`` of an :class:`~auditor.model.OriginFileRecord`,
+#: which is also the prefix of its four ``sites`` columns.
+ORIGIN_FILE_KINDS = ("robots", "tdmrep", "ai_txt")
+
+#: The suffixes of the four ``sites`` columns of each origin file kind.
+ORIGIN_FILE_FIELDS = ("status", "http_status", "sha256", "fetched_at")
+
+#: A signal belongs to at most one subject: an image or a page.
+SIGNAL_SUBJECT_CHECK = "image_id IS NULL OR page_id IS NULL"
+
 #: Values of ``runs.status``: ``running`` from :meth:`Store.begin_run` until ``finish_run``.
 RUN_STATUSES = ("running", "complete", "incomplete", "failed", "interrupted")
 
@@ -104,7 +114,12 @@ class Run(Base):
 
 
 class Site(Base):
-    """An origin (scheme, host, port) seen in a run, with the robots.txt fetch that covered it."""
+    """An origin (scheme, host, port) seen in a run, with the fetches of its origin files.
+
+    Each origin file kind of :data:`ORIGIN_FILE_KINDS` (robots.txt, tdmrep.json, ai.txt) has four
+    columns ``<kind>_status``, ``<kind>_http_status``, ``<kind>_sha256``, ``<kind>_fetched_at``;
+    all four are NULL when the file was not fetched (or not recorded) for the origin.
+    """
 
     __tablename__ = "sites"
     __table_args__ = (UniqueConstraint("run_id", "origin"),)
@@ -116,6 +131,14 @@ class Site(Base):
     robots_http_status: Mapped[int | None]
     robots_sha256: Mapped[str | None]
     robots_fetched_at: Mapped[str | None]
+    tdmrep_status: Mapped[str | None]
+    tdmrep_http_status: Mapped[int | None]
+    tdmrep_sha256: Mapped[str | None]
+    tdmrep_fetched_at: Mapped[str | None]
+    ai_txt_status: Mapped[str | None]
+    ai_txt_http_status: Mapped[int | None]
+    ai_txt_sha256: Mapped[str | None]
+    ai_txt_fetched_at: Mapped[str | None]
 
 
 class Page(Base):
@@ -138,6 +161,8 @@ class Page(Base):
     hreflang_json: Mapped[str] = mapped_column(server_default="[]")
     meta_robots_json: Mapped[str] = mapped_column(server_default="[]")
     license_links_json: Mapped[str] = mapped_column(server_default="[]")
+    headers_json: Mapped[str] = mapped_column(server_default="[]")
+    tdm_meta_json: Mapped[str] = mapped_column(server_default="[]")
     image_count: Mapped[int] = mapped_column(server_default="0")
     link_count: Mapped[int] = mapped_column(server_default="0")
     truncated: Mapped[bool] = mapped_column(server_default=false())
@@ -154,6 +179,9 @@ class Image(Base):
 
     ``gps`` is NULL when EXIF was not examined (not fetched, or not an image), and
     ``faces`` is NULL until face detection exists: NULL always means "not evaluated", never 0.
+    Likewise ``xmp_json`` and ``c2pa_json`` (the :class:`~auditor.extract.embedded.XmpFacts` and
+    :class:`~auditor.extract.embedded.C2paFacts` as JSON objects) are NULL when not examined.
+    ``usage_conflicts_json`` lists the purposes on which mechanisms disagreed.
     """
 
     __tablename__ = "images"
@@ -204,6 +232,9 @@ class Image(Base):
     usage_genai_train: Mapped[str] = mapped_column(server_default="unknown")
     usage_ai_input: Mapped[str] = mapped_column(server_default="unknown")
     jurisdictions_json: Mapped[str] = mapped_column(server_default="{}")
+    usage_conflicts_json: Mapped[str] = mapped_column(server_default="[]")
+    xmp_json: Mapped[str | None]
+    c2pa_json: Mapped[str | None]
 
 
 class ImageContext(Base):
@@ -224,19 +255,26 @@ class ImageContext(Base):
 
 
 class Signal(Base):
-    """One opt-out or consent evidence record (optout-signals.md 9.7), as of collection time."""
+    """One opt-out or consent evidence record (optout-signals.md 9.7), as of collection time.
+
+    A signal is about an image (``image_id``) or about a page resource itself (``page_id``, the
+    signals of :attr:`auditor.model.PageRecord.signals`), never both; a ``CHECK`` enforces it.
+    """
 
     __tablename__ = "signals"
     __table_args__ = (
         CheckConstraint(in_check("scope", _values(Scope)), name="scope"),
         CheckConstraint(in_check("evaluation", _values(Evaluation)), name="evaluation"),
+        CheckConstraint(SIGNAL_SUBJECT_CHECK, name="single_subject"),
         Index(None, "image_id"),
+        Index(None, "page_id"),
         Index(None, "run_id", "mechanism"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     image_id: Mapped[int | None] = mapped_column(ForeignKey("images.id", ondelete="CASCADE"))
+    page_id: Mapped[int | None] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"))
     mechanism: Mapped[str]
     scope: Mapped[str]
     source_url: Mapped[str]

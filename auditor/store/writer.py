@@ -6,18 +6,22 @@ bad value fails at the call that passed it, not at a later flush) and buffers th
 the whole buffer in **one transaction** with Core ``insert()`` executemany statements, never the
 ORM unit of work.
 
-Image ids. ``image_contexts`` and ``signals`` rows need the id of their image. The writer inserts
-the batch of images with ``INSERT ... RETURNING id, url`` (SQLAlchemy's "insertmanyvalues" sends
-it as a few multi-row statements) and maps ids back by URL, which is unique per run. It does not
-ask for RETURNING rows in parameter order: on SQLite that would make SQLAlchemy fall back to one
+Image and page ids. ``image_contexts`` and ``signals`` rows need the id of their image, and
+page-level signals (:attr:`~auditor.model.PageRecord.signals`) the id of their page. The writer
+inserts each batch of images and of pages with ``INSERT ... RETURNING id, url`` (SQLAlchemy's
+"insertmanyvalues" sends it as a few multi-row statements) and maps ids back by URL, which is
+unique per run; the signals of the whole batch then go in one executemany. It does not ask for
+RETURNING rows in parameter order: on SQLite that would make SQLAlchemy fall back to one
 statement per row. Ids are therefore assigned by the database, so several writers (processes,
 shards, machines on PostgreSQL) can add to the same database without coordinating id ranges.
 
 Idempotence, so that a resumed or re-evaluated run can write again:
 
-- sites: unique per (run, origin); :meth:`~StoreWriter.add_site` updates the robots columns,
-  and a site first seen on a page or image is created with empty robots columns;
-- pages: unique per (run, url); a later record replaces the earlier one;
+- sites: unique per (run, origin); :meth:`~StoreWriter.add_site` sets the four columns of each
+  origin file it is given (a later record of the same kind replaces them, other kinds are left
+  as they are), and a site first seen on a page or image is created with empty file columns;
+- pages: unique per (run, url); a later record replaces the earlier one together with its
+  page-level signals;
 - images: unique per (run, url); a later record replaces the earlier one together with its
   contexts and signals;
 - findings: unique per (run, fingerprint); a duplicate is ignored (the first one stays);
@@ -29,6 +33,7 @@ A writer is not thread-safe; use one per thread or process.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -44,12 +49,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase
 
 from auditor.errors import StoreError
+from auditor.extract.embedded import C2paFacts, XmpFacts
 from auditor.model import (
     FINDING_OUTCOMES,
     Evaluation,
     Finding,
     ImageContext,
     ImageRecord,
+    OriginFileRecord,
     Outcome,
     PageRecord,
     Purpose,
@@ -62,6 +69,8 @@ from auditor.model import (
 )
 from auditor.store.engine import WRITE_OPTION, describe_error
 from auditor.store.schema import (
+    ORIGIN_FILE_FIELDS,
+    ORIGIN_FILE_KINDS,
     USAGE_COLUMNS,
     FindingRow,
     Image,
@@ -83,8 +92,6 @@ OUTCOME_COLUMNS: dict[str, str] = {
     Outcome.INSUFFICIENT_DATA.value: "insufficient",
     Outcome.NOT_APPLICABLE.value: "not_applicable",
 }
-
-_ROBOTS_COLUMNS = ("robots_status", "robots_http_status", "robots_sha256", "robots_fetched_at")
 
 
 class RuleMeta(Protocol):
@@ -157,6 +164,47 @@ def _verdicts(values: Mapping[str, Any], *, what: str) -> dict[str, str]:
     return result
 
 
+def _pairs(pairs: Iterable[tuple[str, str]]) -> str:
+    return dumps([list(pair) for pair in pairs])
+
+
+def _facts_json(value: XmpFacts | C2paFacts | None) -> str | None:
+    """Return embedded facts as a JSON object (``dataclasses.asdict``), ``None``: not examined.
+
+    Values are kept as the extractor produced them (it cleans and coarsens); nothing is dropped.
+    """
+    if value is None:
+        return None
+    return dumps(dataclasses.asdict(value))
+
+
+def _purpose_list(values: Iterable[str], *, what: str) -> list[str]:
+    """Return ``values`` as purpose strings in the given order, rejecting unknown purposes."""
+    result: list[str] = []
+    for value in values:
+        purpose = value.value if isinstance(value, Enum) else str(value)
+        if purpose not in _PURPOSES:
+            raise ValueError(
+                f"{what}: unknown purpose {purpose!r}, expected one of {sorted(_PURPOSES)}"
+            )
+        result.append(purpose)
+    return result
+
+
+def site_columns(files: Iterable[OriginFileRecord]) -> Row:
+    """Return the ``sites`` columns set by ``files`` (a later record of a kind wins)."""
+    columns: Row = {}
+    for file in files:
+        if file.kind not in ORIGIN_FILE_KINDS:
+            raise ValueError(
+                f"origin file kind {file.kind!r}: expected one of {', '.join(ORIGIN_FILE_KINDS)}"
+            )
+        values = (file.status, file.http_status, file.sha256, file.fetched_at)
+        for suffix, value in zip(ORIGIN_FILE_FIELDS, values, strict=True):
+            columns[f"{file.kind}_{suffix}"] = value
+    return columns
+
+
 def page_row(page: PageRecord) -> Row:
     """Return the ``pages`` row for ``page`` (site resolved at flush time)."""
     return {
@@ -168,9 +216,11 @@ def page_row(page: PageRecord) -> Row:
         "fetched_at": page.fetched_at,
         "title": page.title,
         "lang": page.lang,
-        "hreflang_json": dumps([list(pair) for pair in page.hreflang]),
-        "meta_robots_json": dumps([list(pair) for pair in page.meta_robots]),
+        "hreflang_json": _pairs(page.hreflang),
+        "meta_robots_json": _pairs(page.meta_robots),
         "license_links_json": dumps(list(page.license_links)),
+        "headers_json": _pairs(page.headers),
+        "tdm_meta_json": _pairs(page.tdm_meta),
         "image_count": page.image_count,
         "link_count": page.link_count,
         "truncated": page.truncated,
@@ -189,7 +239,7 @@ def image_row(image: ImageRecord) -> Row:
         "fetched_at": image.fetched_at,
         "status": image.status,
         "content_type": image.content_type,
-        "headers_json": dumps([list(pair) for pair in image.headers]),
+        "headers_json": _pairs(image.headers),
         "size_bytes": facts.size_bytes if facts is not None else None,
         "sha256": facts.sha256 if facts is not None else None,
         "phash": facts.phash if facts is not None else None,
@@ -217,6 +267,11 @@ def image_row(image: ImageRecord) -> Row:
                 if math.isfinite(score)
             }
         ),
+        "usage_conflicts_json": dumps(
+            _purpose_list(image.usage_conflicts, what=f"usage conflicts of {image.url}")
+        ),
+        "xmp_json": _facts_json(facts.xmp) if facts is not None else None,
+        "c2pa_json": _facts_json(facts.c2pa) if facts is not None else None,
     }
     for purpose, column in USAGE_COLUMNS.items():
         row[column] = usage.get(purpose, Verdict.UNKNOWN.value)
@@ -237,7 +292,7 @@ def context_row(context: ImageContext) -> Row:
 
 
 def signal_row(signal: SignalRecord) -> Row:
-    """Return the ``signals`` row for ``signal`` (run and image ids added at flush time)."""
+    """Return the ``signals`` row for ``signal`` (run and image or page ids added at flush)."""
     return {
         "mechanism": signal.mechanism,
         "scope": Scope(signal.scope).value,
@@ -320,8 +375,8 @@ class StoreWriter:
         self.batch_size = batch_size
         self._closed = False
         self._site_ids: dict[str, int] = {}
-        self._sites: dict[str, Row | None] = {}  # origin -> robots columns, None: implicit
-        self._pages: dict[str, tuple[str, Row]] = {}  # url -> (origin, row)
+        self._sites: dict[str, Row] = {}  # origin -> file columns to set ({}: just the site)
+        self._pages: dict[str, tuple[str, Row, list[Row]]] = {}  # url -> (origin, row, signals)
         self._images: dict[str, tuple[str, Row, list[Row], list[Row]]] = {}
         self._contexts: list[tuple[str, Row]] = []  # (image url, row) added on their own
         self._waiting = 0  # contexts still waiting for their image after the last flush
@@ -331,31 +386,26 @@ class StoreWriter:
 
     # -- adding ------------------------------------------------------------------------------
 
-    def add_site(
-        self,
-        origin: str,
-        *,
-        robots_status: str | None,
-        robots_http_status: int | None,
-        robots_sha256: str | None,
-        robots_fetched_at: str | None,
-    ) -> None:
-        """Record an origin and its robots.txt fetch; a later call for it updates the columns."""
+    def add_site(self, origin: str, files: Iterable[OriginFileRecord]) -> None:
+        """Record an origin and how its origin files were obtained.
+
+        Each record's ``kind`` (``robots``, ``tdmrep`` or ``ai_txt``; anything else is a
+        ``ValueError``) selects the four ``sites`` columns it fills. A later call for the origin
+        updates the kinds it names and leaves the others as they were; no files just records
+        the origin.
+        """
         self._check_open()
-        self._sites[origin] = {
-            "robots_status": robots_status,
-            "robots_http_status": robots_http_status,
-            "robots_sha256": robots_sha256,
-            "robots_fetched_at": robots_fetched_at,
-        }
+        columns = site_columns(files)
+        self._sites.setdefault(origin, {}).update(columns)
         self._added()
 
     def add_page(self, page: PageRecord) -> None:
-        """Record a crawled page (a later record for the same URL replaces it)."""
+        """Record a crawled page with its page-level signals (a later record replaces both)."""
         self._check_open()
         row = page_row(page)
+        signals = [signal_row(signal) for signal in page.signals]
         self._need_site(page.site)
-        self._pages[page.url] = (page.site, row)
+        self._pages[page.url] = (page.site, row, signals)
         self._added()
 
     def add_image(self, image: ImageRecord) -> None:
@@ -518,7 +568,7 @@ class StoreWriter:
 
     def _need_site(self, origin: str) -> None:
         if origin not in self._site_ids and origin not in self._sites:
-            self._sites[origin] = None
+            self._sites[origin] = {}
 
     def _with_run(self, rows: Iterable[Row]) -> list[Row]:
         return [{**row, "run_id": self.run_id} for row in rows]
@@ -529,17 +579,15 @@ class StoreWriter:
             connection.execute(insert(model), rows)
 
     def _write_sites(self, connection: Connection) -> dict[str, int]:
-        explicit = [
-            {"origin": origin, **columns}
-            for origin, columns in self._sites.items()
-            if columns is not None
-        ]
-        implicit = [
-            {"origin": origin} for origin, columns in self._sites.items() if columns is None
-        ]
-        _upsert(connection, Site, self._with_run(explicit), ("run_id", "origin"), _ROBOTS_COLUMNS)
-        _upsert(connection, Site, self._with_run(implicit), ("run_id", "origin"), ())
-        wanted = {origin for origin, _row in self._pages.values()}
+        # One upsert per set of columns (executemany needs the same keys in every row); rows
+        # without columns only make sure the site exists.
+        groups: dict[tuple[str, ...], list[Row]] = {}
+        for origin, columns in self._sites.items():
+            key = tuple(sorted(columns))
+            groups.setdefault(key, []).append({"origin": origin, "run_id": self.run_id, **columns})
+        for key in sorted(groups):
+            _upsert(connection, Site, groups[key], ("run_id", "origin"), key)
+        wanted = {origin for origin, _row, _signals in self._pages.values()}
         wanted.update(origin for origin, *_rest in self._images.values())
         wanted.update(self._sites)
         missing = sorted(wanted - self._site_ids.keys())
@@ -554,12 +602,26 @@ class StoreWriter:
         return site_ids
 
     def _write_pages(self, connection: Connection, site_ids: Mapping[str, int]) -> None:
+        if not self._pages:
+            return
+        urls = list(self._pages)
+        # Replace semantics, as for images: a page stored by an earlier flush goes, with its
+        # page-level signals (ON DELETE CASCADE), before the new record is inserted.
+        for chunk in _chunks(urls, 500):
+            connection.execute(delete(Page).where(Page.run_id == self.run_id, Page.url.in_(chunk)))
         rows = [
             {**row, "run_id": self.run_id, "site_id": site_ids[origin]}
-            for origin, row in self._pages.values()
+            for origin, row, _signals in self._pages.values()
         ]
-        columns = [column for column in rows[0] if column not in ("run_id", "url")] if rows else []
-        _upsert(connection, Page, rows, ("run_id", "url"), columns)
+        returned = connection.execute(insert(Page).returning(Page.id, Page.url), rows)
+        page_ids = {url: page_id for page_id, url in returned}
+        signals: list[Row] = []
+        for url, (_origin, _row, page_signals) in self._pages.items():
+            page_id = page_ids[url]
+            signals.extend(
+                {**signal, "page_id": page_id, "run_id": self.run_id} for signal in page_signals
+            )
+        self._insert(connection, Signal, signals)
 
     def _write_images(self, connection: Connection, site_ids: Mapping[str, int]) -> dict[str, int]:
         if not self._images:

@@ -62,7 +62,7 @@ def test_runs_in_a_spawned_process_pool() -> None:
 
 
 def test_registry_is_explicit_and_ordered() -> None:
-    assert list(EXTRACTORS) == ["basic", "exif", "phash"]
+    assert list(EXTRACTORS) == ["basic", "exif", "phash", "xmp", "c2pa"]
 
 
 def test_a_failing_extractor_is_recorded_and_the_rest_still_run(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.extract import ExifFacts, ImageFacts
+from auditor.extract.embedded import C2paAssertion, C2paEntry, C2paFacts, DataMiningValue, XmpFacts
 from auditor.model import (
     Finding,
     ImageContext,
@@ -58,6 +59,24 @@ def _facts(*, gps: bool) -> ImageFacts:
             make=None,
             model=None,
         ),
+        xmp=XmpFacts(
+            locations=("jpeg_app1",),
+            data_mining=(DataMiningValue("DMI-PROHIBITED-AIMLTRAINING", "text"),),
+            usage_terms=FORMULA,
+            dc_creators=("Jo Photographer",),
+        ),
+        c2pa=C2paFacts(
+            present=True,
+            validation_state="Valid",
+            training_mining=(
+                C2paAssertion(
+                    label="c2pa.training-mining",
+                    manifest="urn:uuid:1",
+                    active=True,
+                    entries=(C2paEntry("c2pa.ai_training", "notAllowed"),),
+                ),
+            ),
+        ),
     )
 
 
@@ -106,6 +125,18 @@ def write_run(path: Path) -> tuple[Store, int]:
                 content_type="text/html",
                 fetched_at=AT,
                 title=HOSTILE,
+                headers=(("x-robots-tag", "noai"),),
+                tdm_meta=(("tdm-reservation", "1"),),
+                signals=(
+                    SignalRecord(
+                        mechanism="tdmrep.html",
+                        scope=Scope.PAGE,
+                        source_url=f"{SITE}/",
+                        raw_value="@1",
+                        purposes=frozen_map({"tdm": Verdict.DISALLOWED}),
+                        notes=("non_canonical",),
+                    ),
+                ),
             )
         )
         writer.add_image(
@@ -131,6 +162,7 @@ def write_run(path: Path) -> tuple[Store, int]:
                     ),
                 ),
                 usage=frozen_map({"crawl": Verdict.ALLOWED, "ai-train": Verdict.DISALLOWED}),
+                usage_conflicts=("ai-train",),
                 jurisdictions=frozen_map({"FR": 0.7}),
             )
         )

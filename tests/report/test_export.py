@@ -39,6 +39,12 @@ IMAGE_KEYS = {
     "signals": list,
     "jurisdictions": dict,
 }
+#: Keys every image export object has besides the DESIGN 4.3 ones (extras are allowed).
+IMAGE_EXTRA_KEYS = {
+    "usage_conflicts": list,
+    "xmp": (dict, type(None)),
+    "c2pa": (dict, type(None)),
+}
 SIGNAL_KEYS = {
     "mechanism": str,
     "scope": str,
@@ -109,7 +115,9 @@ def test_image_export_has_the_design_shape(stored: tuple[Store, int]) -> None:
     assert [i["url"] for i in images] == [f"{SITE}/img/0.jpg", f"{SITE}/img/1.jpg"]
     for data in images:
         _check_types(data, IMAGE_KEYS)
+        _check_types(data, IMAGE_EXTRA_KEYS)
         assert list(data) == list(ImageExport.json_keys)
+        assert list(data)[: len(IMAGE_KEYS)] == list(IMAGE_KEYS)  # the contract keys come first
         assert list(data["usage"]) == PURPOSES
         assert set(data["usage"].values()) <= VERDICTS
         for signal in data["signals"]:
@@ -146,10 +154,50 @@ def test_finding_and_signal_exports_have_the_design_shape(stored: tuple[Store, i
     assert findings[0]["references"] == ["UK GDPR Art. 6"]
 
     signals = _jsonl(*stored, "signals")
-    assert len(signals) == 1
-    _check_types(signals[0], SIGNAL_KEYS)
-    assert list(signals[0]) == list(SignalExport.json_keys)
-    assert signals[0]["image_url"] == f"{SITE}/img/1.jpg"
+    assert len(signals) == 2
+    for data in signals:
+        _check_types(data, SIGNAL_KEYS)
+        assert list(data) == list(SignalExport.json_keys)
+    page_level, image_level = signals  # subject URL order: the page sorts first
+    assert (image_level["image_url"], image_level["page_url"]) == (f"{SITE}/img/1.jpg", None)
+    assert (page_level["image_url"], page_level["page_url"]) == (None, f"{SITE}/")
+    assert page_level["mechanism"] == "tdmrep.html"
+    assert page_level["scope"] == "page"
+    assert page_level["purposes"] == {"tdm": "disallowed"}
+
+
+def test_image_export_carries_conflicts_and_embedded_facts(stored: tuple[Store, int]) -> None:
+    skipped, fetched = _jsonl(*stored, "images")
+    assert fetched["usage_conflicts"] == ["ai-train"]
+    assert fetched["xmp"]["data_mining"] == [
+        {"value": "DMI-PROHIBITED-AIMLTRAINING", "form": "text"}
+    ]
+    assert fetched["xmp"]["dc_creators"] == ["Jo Photographer"]
+    assert fetched["xmp"]["usage_terms"] == FORMULA
+    assert fetched["xmp"]["error"] is None
+    assert fetched["c2pa"]["training_mining"] == [
+        {
+            "label": "c2pa.training-mining",
+            "manifest": "urn:uuid:1",
+            "active": True,
+            "entries": [{"key": "c2pa.ai_training", "use": "notAllowed", "constraint_info": None}],
+        }
+    ]
+    assert (skipped["usage_conflicts"], skipped["xmp"], skipped["c2pa"]) == ([], None, None)
+
+    _header, rows = _csv(*stored, "images")
+    assert json.loads(rows[1]["usage_conflicts"]) == ["ai-train"]
+    assert json.loads(rows[1]["xmp"])["usage_terms"] == FORMULA  # JSON cell: starts with "{"
+    assert rows[0]["xmp"] == ""
+
+
+def test_page_level_signals_export_as_csv(stored: tuple[Store, int]) -> None:
+    header, rows = _csv(*stored, "signals")
+    assert header[:2] == ["image_url", "page_url"]
+    page_level, image_level = rows
+    assert (page_level["image_url"], page_level["page_url"]) == ("", f"{SITE}/")
+    assert page_level["raw_value"] == "'@1"  # crawled text, defused
+    assert (image_level["image_url"], image_level["page_url"]) == (f"{SITE}/img/1.jpg", "")
 
 
 def test_jsonl_lines_are_compact_utf8_and_split_safely() -> None:
@@ -172,7 +220,7 @@ def test_csv_parses_and_hostile_cells_are_defused(stored: tuple[Store, int]) -> 
     assert exif["artist"] == "+SUM(1,2)"
 
     _header, signals = _csv(*stored, "signals")
-    assert signals[0]["raw_value"] == "'\tnoai\r\n=cmd|' /C calc'!A0"
+    assert signals[1]["raw_value"] == "'\tnoai\r\n=cmd|' /C calc'!A0"
 
     header, findings = _csv(*stored, "findings")
     assert header == list(FindingExport.json_keys)

@@ -6,10 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.extract import ExifFacts, ImageFacts
+from auditor.extract.embedded import (
+    C2paAssertion,
+    C2paEntry,
+    C2paFacts,
+    DataMiningValue,
+    XmpFacts,
+)
 from auditor.model import (
     Finding,
     ImageContext,
     ImageRecord,
+    OriginFileRecord,
     Outcome,
     PageRecord,
     RunCounters,
@@ -36,7 +44,65 @@ class Rule:
     severity: Severity
 
 
-def facts(sha: str = "a" * 64, *, gps: bool | None = False, error: str | None = None) -> ImageFacts:
+def xmp_facts() -> XmpFacts:
+    """XMP facts with every kind of field set: nested values, tuples, personal data as found."""
+    return XmpFacts(
+        locations=("jpeg_app1", "jpeg_extended"),
+        data_mining=(
+            DataMiningValue("http://ns.useplus.org/ldf/vocab/DMI-PROHIBITED", "resource"),
+            DataMiningValue("DMI-PROHIBITED-AIMLTRAINING", "text"),
+        ),
+        other_constraints="No AI training",
+        rights_marked=True,
+        usage_terms="All rights reserved \u00e9",
+        web_statement="https://photos.example.org/licence",
+        rights_owners=("Jo Photographer",),
+        dc_rights="(c) Jo",
+        dc_creators=("Jo Photographer", "Sam Editor"),
+        cc_license="https://creativecommons.org/licenses/by-nc/4.0/",
+        plus_licensors=("https://licensor.example/",),
+        tdm_reservation="1",
+        error="xmp_parse_error",
+    )
+
+
+def c2pa_facts() -> C2paFacts:
+    """A C2PA manifest store with an active and an inherited training-and-mining assertion."""
+    return C2paFacts(
+        present=True,
+        validation_state="Invalid",
+        validation_errors=("claimSignature.mismatch",),
+        active_manifest="urn:uuid:1",
+        claim_generator="Camera/1.0",
+        training_mining=(
+            C2paAssertion(
+                label="c2pa.training-mining",
+                manifest="urn:uuid:1",
+                active=True,
+                entries=(
+                    C2paEntry("c2pa.ai_training", "notAllowed"),
+                    C2paEntry("c2pa.data_mining", "constrained", "ask first"),
+                ),
+            ),
+            C2paAssertion(
+                label="cawg.training-mining",
+                manifest="urn:uuid:0",
+                active=False,
+                entries=(C2paEntry("cawg.ai_generative_training", "allowed"),),
+            ),
+        ),
+        remote_manifest=None,
+    )
+
+
+def facts(
+    sha: str = "a" * 64,
+    *,
+    gps: bool | None = False,
+    error: str | None = None,
+    xmp: XmpFacts | None = None,
+    c2pa: C2paFacts | None = None,
+) -> ImageFacts:
     """Facts of a decoded JPEG; ``gps=None`` means EXIF was not examined."""
     exif = (
         None
@@ -65,6 +131,8 @@ def facts(sha: str = "a" * 64, *, gps: bool | None = False, error: str | None = 
         exif=exif,
         error=error,
         error_detail="bad" if error else None,
+        xmp=xmp,
+        c2pa=c2pa,
     )
 
 
@@ -187,13 +255,7 @@ def populate(store: Store) -> int:
     """Write a small but complete run and return its id."""
     run_id = begin(store)
     with store.writer(run_id, batch_size=3) as writer:
-        writer.add_site(
-            SITE,
-            robots_status="available",
-            robots_http_status=200,
-            robots_sha256="r" * 64,
-            robots_fetched_at=AT,
-        )
+        writer.add_site(SITE, [OriginFileRecord("robots", "available", 200, "r" * 64, AT)])
         for path in ("/", "/gallery"):
             writer.add_page(
                 PageRecord(

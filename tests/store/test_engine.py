@@ -52,6 +52,7 @@ def test_a_new_file_is_created_in_wal_mode_with_every_table(tmp_path: Path) -> N
     assert {name for name, kind in names.items() if kind == "table"} >= TABLES
     assert names["findings_by_severity"] == "view"
     assert names["images_without_permission"] == "view"
+    assert names["signals_by_mechanism"] == "view"
     assert names["findings_fts"] == "table"  # the FTS virtual table
     assert version == (head_revision(),)
 

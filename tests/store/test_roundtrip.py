@@ -10,6 +10,7 @@ import pytest
 from auditor.errors import StoreError
 from auditor.model import (
     ImageContext,
+    OriginFileRecord,
     Outcome,
     Purpose,
     RunCounters,
@@ -261,21 +262,9 @@ def test_add_site_updates_and_pages_create_sites_implicitly(store: Store) -> Non
     with store.writer(run_id) as writer:
         writer.add_image(image(f"{CDN}/x.jpg", site=CDN))
         writer.flush()
-        writer.add_site(
-            CDN,
-            robots_status="unavailable",
-            robots_http_status=404,
-            robots_sha256=None,
-            robots_fetched_at=AT,
-        )
+        writer.add_site(CDN, [OriginFileRecord("robots", "unavailable", 404, None, AT)])
         writer.flush()
-        writer.add_site(
-            CDN,
-            robots_status="available",
-            robots_http_status=200,
-            robots_sha256="s" * 64,
-            robots_fetched_at=AT,
-        )
+        writer.add_site(CDN, [OriginFileRecord("robots", "available", 200, "s" * 64, AT)])
     with store.engine.connect() as connection:
         rows = connection.exec_driver_sql(
             "SELECT origin, robots_status, robots_http_status FROM sites WHERE run_id = ?",

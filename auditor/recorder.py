@@ -1,0 +1,242 @@
+"""Finish each crawled record: evidence, verdicts, jurisdictions, rules, then the store.
+
+The crawler hands over raw pages and images; :class:`AuditSink` turns each into its final form
+(signal records from every registered mechanism, combined usage verdicts, jurisdiction
+likelihoods, rule outcomes) and writes it. :class:`RuleEvaluator` evaluates any subject and
+counts every outcome per rule, so passes are counted without being stored.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Protocol
+
+from auditor.config import AuditConfig
+from auditor.crawl.frontier import Seed
+from auditor.crawl.origins import DocumentCache, OriginDocument, RobotsCache
+from auditor.crawl.urls import origin_of
+from auditor.facts import SiteFacts, declaration_facts, image_facts, site_facts
+from auditor.jurisdiction import estimate
+from auditor.model import (
+    Finding,
+    ImageRecord,
+    OriginFileRecord,
+    Outcome,
+    PageRecord,
+    SkipRecord,
+    Subject,
+)
+from auditor.policy import PolicySet, evaluate
+from auditor.signals import PAGE_MECHANISMS, ImageMechanism
+from auditor.signals.aitxt import AiTxtFile
+from auditor.signals.evidence import ImageEvidence, OriginEvidence, PageEvidence
+from auditor.signals.tdmrep import TdmrepFile
+from auditor.signals.usage import combine
+from auditor.store import StoreWriter
+
+
+class AuditObserver(Protocol):
+    """Progress callbacks; the CLI draws them, tests may record them."""
+
+    def run_started(self, run_id: int, db: str) -> None:
+        """Note that the run row now exists."""
+
+    def page_done(self, page: PageRecord) -> None:
+        """Count a fetched page."""
+
+    def image_done(self, image: ImageRecord, findings: tuple[Finding, ...]) -> None:
+        """Count an examined and evaluated image."""
+
+    def skipped(self, skip: SkipRecord) -> None:
+        """Report a skipped URL."""
+
+
+class RuleEvaluator:
+    """Evaluates subjects against the loaded packs and counts every outcome per rule."""
+
+    def __init__(
+        self, policy: PolicySet, config: AuditConfig, clock: Callable[[], datetime]
+    ) -> None:
+        self.policy = policy
+        self.declaration = declaration_facts(config.crawler)
+        self.clock = clock
+        self.outcomes: Counter[tuple[str, str, Outcome]] = Counter()
+        self.findings: Counter[tuple[str, str]] = Counter()  # (outcome, severity)
+
+    def run(
+        self, subject: Subject, facts: Mapping[str, object], **where: str | None
+    ) -> tuple[Finding, ...]:
+        """Evaluate one subject; the declaration facts are always included."""
+        key = where.get("image_url") or where.get("site") or self.declaration["crawler.name"]
+        result = evaluate(
+            self.policy, subject, {**self.declaration, **facts}, key=str(key), **where
+        )
+        self.outcomes.update(result.outcomes)
+        self.findings.update((f.outcome.value, f.severity.value) for f in result.findings)
+        return result.findings
+
+    def stats(self) -> dict[tuple[str, str], dict[str, int]]:
+        """Outcome counts per (pack, rule id), passes included."""
+        per_rule: dict[tuple[str, str], dict[str, int]] = {}
+        for (pack, rule_id, outcome), count in self.outcomes.items():
+            per_rule.setdefault((pack, rule_id), {})[outcome.value] = count
+        return per_rule
+
+
+class OriginFiles:
+    """The three origin documents of every origin, each fetched once and cached."""
+
+    def __init__(
+        self,
+        robots: RobotsCache,
+        tdmrep: DocumentCache[TdmrepFile],
+        ai_txt: DocumentCache[AiTxtFile],
+    ) -> None:
+        self.robots = robots
+        self.tdmrep = tdmrep
+        self.ai_txt = ai_txt
+
+    async def evidence(self, origin: str) -> OriginEvidence:
+        """Everything that governs resources of ``origin``."""
+        robots = await self.robots.get(origin)
+        tdmrep = await self.tdmrep.get(origin)
+        ai_txt = await self.ai_txt.get(origin)
+        return OriginEvidence(
+            origin, robots, tdmrep.meta, tdmrep.parsed, ai_txt.meta, ai_txt.parsed
+        )
+
+    def records(self) -> dict[str, list[OriginFileRecord]]:
+        """How each origin's files were obtained, for the sites table."""
+        files: dict[str, list[OriginFileRecord]] = {}
+        for entry in self.robots.entries():
+            policy = entry.policy
+            files.setdefault(entry.origin, []).append(
+                OriginFileRecord(
+                    "robots", policy.availability.value, policy.http_status, entry.sha256,
+                    entry.fetched_at,
+                )
+            )  # fmt: skip
+        documents: dict[str, Mapping[str, OriginDocument[object]]] = {
+            "tdmrep": self.tdmrep.entries(),
+            "ai_txt": self.ai_txt.entries(),
+        }
+        for kind, entries in documents.items():
+            for origin, document in entries.items():
+                meta = document.meta
+                files.setdefault(origin, []).append(
+                    OriginFileRecord(kind, meta.outcome, meta.status, meta.sha256, meta.fetched_at)
+                )
+        return files
+
+
+class AuditSink:
+    """Receives crawl results, finishes each record and hands it to the store and observer."""
+
+    def __init__(
+        self,
+        *,
+        writer: StoreWriter,
+        evaluator: RuleEvaluator,
+        origins: OriginFiles,
+        mechanisms: Mapping[str, ImageMechanism],
+        seeds: tuple[Seed, ...],
+        declared_tokens: tuple[str, ...],
+        observer: AuditObserver,
+    ) -> None:
+        self.writer = writer
+        self.evaluator = evaluator
+        self.origins = origins
+        self.mechanisms = mechanisms
+        self.seeds = seeds
+        self.tokens = declared_tokens
+        self.observer = observer
+        self.pages: dict[str, PageEvidence] = {}  # final URL -> what the page said
+        self.pages_per_site: Counter[str] = Counter()
+        self.images_per_site: Counter[str] = Counter()
+        self.site_jurisdictions: dict[str, dict[str, float]] = {}
+
+    async def on_page(self, page: PageRecord, target: int) -> None:
+        """Record the page with the signals about the page resource itself."""
+        evidence = PageEvidence(
+            url=page.final_url,
+            status=page.status,
+            fetched_at=page.fetched_at,
+            headers=page.headers,
+            meta_robots=page.meta_robots,
+            tdm_meta=page.tdm_meta,
+            license_links=page.license_links,
+        )
+        self.pages[page.final_url] = evidence
+        origin = await self.origins.evidence(page.site)
+        signals = tuple(
+            record
+            for mechanism in PAGE_MECHANISMS.values()
+            for record in mechanism(evidence, origin, self.tokens)
+        )
+        self.writer.add_page(replace(page, signals=signals))
+        self.pages_per_site[page.site] += 1
+        likelihoods = estimate([page.final_url], self.seeds[target].jurisdictions).likelihoods
+        merged = self.site_jurisdictions.setdefault(page.site, {})
+        for code, value in likelihoods.items():
+            merged[code] = max(merged.get(code, 0.0), value)
+        self.observer.page_done(page)
+
+    async def on_image(self, image: ImageRecord, target: int) -> None:
+        """Gather the image's evidence, combine verdicts, evaluate the rules, store it all."""
+        origin = await self.origins.evidence(origin_of(image.url))
+        evidence = ImageEvidence(
+            url=image.url,
+            tokens=self.tokens,
+            origin=origin,
+            response_headers=image.headers if image.status is not None else None,
+            status=image.status,
+            fetched_at=image.fetched_at,
+            facts=image.facts,
+            pages=tuple(self.pages[url] for url in image.page_urls if url in self.pages),
+            contexts=image.contexts,
+        )
+        signals = [
+            record for mechanism in self.mechanisms.values() for record in mechanism(evidence)
+        ]
+        verdicts = combine(signals)
+        image = replace(
+            image,
+            signals=tuple(signals),
+            usage=verdicts.usage,
+            usage_conflicts=verdicts.conflicts,
+            jurisdictions=estimate(image.page_urls, self.seeds[target].jurisdictions).likelihoods,
+        )
+        site = SiteFacts(image.site, origin.robots.policy.availability.value, {})
+        facts = {**site_facts(site), **image_facts(image, self.evaluator.clock())}
+        findings = self.evaluator.run(
+            Subject.IMAGE, facts, image_url=image.url,
+            page_url=image.page_urls[0] if image.page_urls else None, site=image.site,
+        )  # fmt: skip
+        self.images_per_site[image.site] += 1
+        self.writer.add_image(image)
+        self.writer.add_findings(findings)
+        self.observer.image_done(image, findings)
+
+    async def on_skip(self, skip: SkipRecord) -> None:
+        """Record a skipped URL."""
+        self.writer.add_skip(skip)
+        self.observer.skipped(skip)
+
+    def finish_sites(self) -> None:
+        """Record every origin met, with its files, and evaluate the site rules."""
+        for origin, files in self.origins.records().items():
+            self.writer.add_site(origin, files)
+            robots = next((f.status for f in files if f.kind == "robots"), None)
+            site = SiteFacts(
+                origin,
+                robots,
+                self.site_jurisdictions.get(origin, {}),
+                pages=self.pages_per_site[origin],
+                images=self.images_per_site[origin],
+            )
+            self.writer.add_findings(
+                self.evaluator.run(Subject.SITE, site_facts(site), site=origin)
+            )

@@ -1,0 +1,1 @@
+"""Tests for auditor.signals: per-mechanism evidence records and their combination."""
