@@ -122,6 +122,7 @@ _JPEG_STANDALONE: Final = frozenset({0x01, *range(0xD0, 0xD9)})  # TEM, RST0-7, 
 _JPEG_SOS, _JPEG_EOI, _JPEG_APP1 = 0xDA, 0xD9, 0xE1
 _FILL = re.compile(rb"\xff+")
 _GIF_APP_BLOCK = 11
+_MAX_PROBLEMS = 32  # XmpFacts.error is capped at MAX_DETAIL characters anyway
 
 
 def _q(namespace: str, local: str) -> str:
@@ -161,7 +162,7 @@ def read_xmp(data: bytes) -> XmpFacts | None:
         return _facts_from_scan(scan)
     except Exception as exc:  # noqa: BLE001 - a bug here must not lose the other image facts
         scan.problem(INTERNAL, describe(exc))
-        return XmpFacts(locations=tuple(dict.fromkeys(scan.locations)), error=scan.error())
+        return XmpFacts(locations=tuple(scan.locations), error=scan.error())
 
 
 # --- locating packets -------------------------------------------------------------------------
@@ -180,7 +181,7 @@ class _Slice:
 class _Scan:
     """What a container walk found: packets, extended slices, problems, and the budgets used."""
 
-    locations: list[str] = field(default_factory=list)
+    locations: dict[str, None] = field(default_factory=dict)  # an ordered set
     packets: list[tuple[str, bytes]] = field(default_factory=list)
     extended: dict[str, list[_Slice]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -190,8 +191,11 @@ class _Scan:
 
     def problem(self, code: str, detail: str) -> None:
         entry = f"{code}: {detail}"
-        if entry not in self.problems:
+        if entry not in self.problems and len(self.problems) < _MAX_PROBLEMS:
             self.problems.append(entry)
+
+    def found(self, location: str) -> None:
+        self.locations[location] = None
 
     def error(self) -> str | None:
         return clean_text("; ".join(self.problems), MAX_DETAIL) if self.problems else None
@@ -206,7 +210,7 @@ class _Scan:
 
     def take(self, location: str, size: int) -> bool:
         """Reserve ``size`` XMP bytes for one packet or slice at ``location``; False if refused."""
-        self.locations.append(location)
+        self.found(location)
         self.taken += 1
         if self.taken > MAX_PACKETS:
             self.problem(TOO_MANY_PACKETS, f"more than {MAX_PACKETS} XMP blocks; rest ignored")
@@ -278,7 +282,7 @@ def _jpeg_app1(payload: bytes, scan: _Scan) -> None:
         scan.add("jpeg_app1", payload[len(JPEG_XMP_SIG) :])
     elif payload.startswith(JPEG_EXT_SIG):
         if len(payload) < _EXT_HEADER:
-            scan.locations.append("jpeg_extended")
+            scan.found("jpeg_extended")
             scan.problem(EXTENDED_BAD_SEGMENT, f"extended XMP segment of {len(payload)} bytes")
             return
         start = len(JPEG_EXT_SIG)
@@ -322,7 +326,7 @@ def _png_text(kind: bytes, chunk: bytes, scan: _Scan) -> None:
     # iTXt: compression flag, compression method, language tag NUL, translated keyword NUL, text
     fields = rest[2:].split(b"\x00", 2)
     if len(rest) < 2 or len(fields) != 3:  # noqa: PLR2004 - flag and method bytes
-        scan.locations.append("png_itxt")
+        scan.found("png_itxt")
         scan.problem(CONTAINER_MALFORMED, "PNG iTXt XMP chunk without its header fields")
         return
     flag, method, text = rest[0], rest[1], fields[2]
@@ -334,18 +338,18 @@ def _png_text(kind: bytes, chunk: bytes, scan: _Scan) -> None:
 
 def _png_inflate(location: str, compressed: bytes, known_method: bool, scan: _Scan) -> None:
     if not known_method:
-        scan.locations.append(location)
+        scan.found(location)
         scan.problem(DECOMPRESS_FAILED, f"{location}: unknown compression flag or method")
         return
     inflater = zlib.decompressobj()
     try:
         text = inflater.decompress(compressed, scan.budget + 1)
     except zlib.error as exc:
-        scan.locations.append(location)
+        scan.found(location)
         scan.problem(DECOMPRESS_FAILED, f"{location}: {describe(exc)}")
         return
     if len(text) <= scan.budget and not inflater.eof:
-        scan.locations.append(location)
+        scan.found(location)
         scan.problem(DECOMPRESS_FAILED, f"{location}: zlib stream is truncated")
         return
     scan.add(location, text)
@@ -407,7 +411,7 @@ def _gif_xmp(data: bytes, start: int, scan: _Scan) -> None:
     # magic trailer 01 FF FE ... 01 00 00 begins.
     end = data.find(b"\x01", start, start + scan.budget + 1)
     if end < 0:
-        scan.locations.append("gif_xmp")
+        scan.found("gif_xmp")
         if len(data) - start > scan.budget:
             scan.problem(TOO_LARGE, f"gif_xmp: XMP over {MAX_XMP_BYTES} bytes; not read")
         else:
@@ -646,7 +650,7 @@ def _facts_from_scan(scan: _Scan) -> XmpFacts:
             values.extend(_parse_into("jpeg_extended", assembled, scan))
     for guid in sorted(referenced - set(scan.extended)):
         scan.problem(EXTENDED_MISSING, f"HasExtendedXMP names {guid}, which is not in the file")
-    locations = tuple(dict.fromkeys(scan.locations))
+    locations = tuple(scan.locations)
     if not values:
         return XmpFacts(locations=locations, error=scan.error())
     return _facts(_index(values), locations, scan.error())

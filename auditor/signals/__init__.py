@@ -28,6 +28,7 @@ from auditor.signals.iptc import iptc_signals
 from auditor.signals.licence import licence_signals
 from auditor.signals.licence_links import licence_link_signals
 from auditor.signals.optout_list import OptOutMatcher, optout_mechanism
+from auditor.signals.registries import spawning_signals
 from auditor.signals.robots import robots_signals
 from auditor.signals.robots_ai import disallow_ai_training_signals, robots_ai_token_signals
 from auditor.signals.robots_meta import (
@@ -63,6 +64,7 @@ def image_mechanisms(optout: OptOutMatcher | None) -> dict[str, ImageMechanism]:
         "licence.embedded": licence_signals,
         "c2pa": c2pa_signals,
         "optout_list": optout_mechanism(optout),
+        "registry.spawning": spawning_signals,
     }
 
 

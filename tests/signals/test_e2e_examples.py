@@ -2,8 +2,9 @@
 
 Verdicts are for the declared crawler token ``mybot``. Case origins are separate servers, so the
 image's own origin governs it (a page site embeds them all). E18 (the 24-hour cache) is tested
-against the cache with an injected clock in tests/crawl/test_origins.py; E43 (the Spawning
-registry) is not implemented yet.
+against the cache with an injected clock in tests/crawl/test_origins.py. E43's registry query
+needs an API client (not built yet); its "no key: not_evaluated, never allowed" half is tested
+here. Embedded cases use the generated fixtures in fixtures/images/.
 """
 
 from __future__ import annotations
@@ -15,6 +16,19 @@ from typing import Any
 import pytest
 
 from .examples import Audit, Case, audit_cases
+
+IMAGES = Path(__file__).resolve().parents[2] / "fixtures" / "images"
+
+
+def fixture(name: str) -> dict[str, str | bytes]:
+    """Serve a fixture image as /a.<ext> on the case origin."""
+    path = IMAGES / name
+    return {f"a{path.suffix}": path.read_bytes()}
+
+
+def embedded(case: str, name: str) -> Case:
+    return Case(case, [f"/a{Path(name).suffix}"], fixture(name))
+
 
 E34_ROBOTS = (
     "User-Agent: *\nAllow: /\nDisallow: /never/\nContent-Usage: train-ai=n\n"
@@ -123,6 +137,23 @@ CASES = [
     Case("e33", ["/a.jpg"], routes=header_route("/a.jpg", "Content-Usage: train-genai=n")),
     Case("e34", ["/test", "/ai-ok/x", "/never/x"], robots(E34_ROBOTS)),
     Case("e44", ["/a.jpg"], robots("User-agent: *\nDisallowAITraining: /\n")),
+    # embedded metadata (sections 7 and 8)
+    embedded("e35", "xmp/datamining-genai.jpg"),
+    embedded("e35-extended", "xmp/extended-only.jpg"),
+    embedded("e36", "xmp/seeconstraint-compressed.png"),
+    embedded("e37", "xmp/unspecified.png"),
+    embedded("e38", "xmp/cc0-unmarked.jpg"),
+    embedded("xmp-webp", "xmp/prohibited.webp"),
+    embedded("xmp-gif", "xmp/allowed.gif"),
+    embedded("xmp-bare-key", "xmp/bare-key-resource.jpg"),
+    embedded("xmp-bomb", "xmp/billion-laughs.jpg"),
+    embedded("e39", "c2pa/cawg-genai-notallowed.jpg"),
+    embedded("c2pa-constrained", "c2pa/c2pa-train-constrained.jpg"),
+    embedded("e40", "c2pa/ingredient-only.jpg"),
+    embedded("e41-invalid", "c2pa/tampered.jpg"),
+    embedded("e41-none", "plain.jpg"),
+    embedded("e42-png", "c2pa/cawg-tdm-allowed.png"),
+    embedded("e42-segments", "c2pa/large-manifest.jpg"),
     # mechanisms without a numbered example
     Case(
         "ai-txt",
@@ -313,6 +344,13 @@ def test_ai_txt(audit: Audit) -> None:
     assert "case_mismatch_suspected" in notes
 
 
+def test_e43_registry_not_consulted_is_recorded_never_allowed(audit: Audit) -> None:
+    [record] = signals(audit, "e19", "registry.spawning")
+    assert record["evaluation"] == "not_evaluated"
+    assert record["purposes"] == {}
+    assert usage(audit, "e19")["ai-input"] == "unknown"
+
+
 def test_origin_files_are_fetched_once_per_origin(audit: Audit) -> None:
     requests = [path for _, path, _ in audit.servers["ai-txt"].requests]
     for path in ("/robots.txt", "/ai.txt", "/.well-known/tdmrep.json"):
@@ -326,3 +364,54 @@ def test_evidence_fields(audit: Audit, tmp_path: Path) -> None:
     assert record["source_url"] == audit.servers["e19"].url("/a.jpg")
     assert record["fetched_at"]
     assert record["http_status"] == 200
+
+
+def _first_image(audit: Audit, case: str) -> dict[str, Any]:
+    [image] = [i for url, i in audit.images.items() if url.startswith(audit.servers[case].base_url)]
+    return image
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("e35", {"genai-train": "disallowed", "ai-train": "unknown", "tdm": "unknown"}),
+        ("e35-extended", {"ai-train": "disallowed", "ai-input": "disallowed", "search": "allowed"}),
+        ("e36", {"tdm": "disallowed", "ai-train": "disallowed", "search": "disallowed"}),
+        ("e37", {"tdm": "unknown", "ai-train": "unknown", "search": "unknown"}),
+        ("e38", {"ai-train": "unknown", "tdm": "unknown"}),
+        ("xmp-webp", {"tdm": "disallowed", "ai-input": "disallowed"}),
+        ("xmp-gif", {"tdm": "allowed", "ai-train": "allowed", "genai-train": "allowed"}),
+        ("xmp-bare-key", {"ai-train": "disallowed", "genai-train": "disallowed"}),
+        ("xmp-bomb", {"ai-train": "unknown"}),
+        ("e39", {"genai-train": "disallowed", "ai-train": "unknown"}),
+        ("c2pa-constrained", {"ai-train": "disallowed", "ai-input": "disallowed"}),
+        ("e40", {"ai-train": "unknown"}),
+        ("e41-invalid", {"ai-train": "disallowed", "tdm": "unknown"}),
+        ("e41-none", {"ai-train": "unknown", "tdm": "unknown"}),
+    ],
+)
+def test_embedded_metadata_examples(audit: Audit, case: str, expected: dict[str, str]) -> None:
+    verdicts = _first_image(audit, case)["usage"]
+    assert {purpose: verdicts[purpose] for purpose in expected} == expected
+
+
+def _notes(image: dict[str, Any], prefix: str) -> set[str]:
+    return {n for s in image["signals"] if s["mechanism"].startswith(prefix) for n in s["notes"]}
+
+
+def test_embedded_evidence_details(audit: Audit) -> None:
+    assert "jpeg_extended" in _first_image(audit, "e35-extended")["xmp"]["locations"]
+    seeconstraint = _first_image(audit, "e36")
+    assert "review" in _notes(seeconstraint, "iptc.data_mining")
+    assert "non_canonical" in _notes(_first_image(audit, "xmp-bare-key"), "iptc.data_mining")
+    cc0 = _first_image(audit, "e38")
+    assert any(s["mechanism"] == "cc.license" and not s["purposes"] for s in cc0["signals"])
+    assert _first_image(audit, "xmp-bomb")["xmp"]["error"]
+    assert "inherited" in _notes(_first_image(audit, "e40"), "cawg.training_mining")
+    assert "unverified" in _notes(_first_image(audit, "e41-invalid"), "cawg.training_mining")
+    assert "constrained" in _notes(_first_image(audit, "c2pa-constrained"), "c2pa.training_mining")
+    for case in ("e42-png", "e42-segments"):  # manifests in caBX and across APP11 segments
+        c2pa = _first_image(audit, case)["c2pa"]
+        assert c2pa["present"] is True, case
+        assert c2pa["training_mining"], case
+    assert _first_image(audit, "e41-none")["c2pa"]["present"] is False
