@@ -144,6 +144,22 @@ class CrawlSettings(_Strict):
     max_pixels: Annotated[int, Field(ge=1)] = 89_478_485
 
 
+class SpawningRegistry(_Strict):
+    """The Spawning Do-Not-Train registry: consulted only when configured (it receives URLs)."""
+
+    api_key_env: str = "SPAWNING_API_KEY"  # the key is read from this variable, never stored
+    endpoint: Annotated[str, Field(pattern=r"(?i)^https?://\S+$")] = (
+        "https://opts-api.spawningaiapi.com/api/v2/query/urls/"
+    )
+    batch_size: Annotated[int, Field(ge=1, le=1000)] = 100
+
+
+class Registries(_Strict):
+    """External opt-out registries; each is off unless its section is present."""
+
+    spawning: SpawningRegistry | None = None
+
+
 class AuditConfig(_Strict):
     """The whole ``audit.yaml``."""
 
@@ -151,6 +167,7 @@ class AuditConfig(_Strict):
     targets: tuple[Target, ...] = ()
     policies: tuple[str, ...] | None = None
     optout_list: str | None = None
+    registries: Registries = Registries()
     crawl: CrawlSettings = CrawlSettings()
 
     @field_validator("targets", mode="before")

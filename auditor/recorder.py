@@ -9,7 +9,7 @@ counts every outcome per rule, so passes are counted without being stored.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -52,6 +52,13 @@ class AuditObserver(Protocol):
 
     def skipped(self, skip: SkipRecord) -> None:
         """Report a skipped URL."""
+
+
+class Prefetcher(Protocol):
+    """A mechanism that looks images up in batches (a registry) before they are examined."""
+
+    async def prefetch(self, urls: Sequence[str]) -> None:
+        """Look up every URL; answers are kept for the mechanism to read."""
 
 
 class RuleEvaluator:
@@ -145,8 +152,10 @@ class AuditSink:
         seeds: tuple[Seed, ...],
         declared_tokens: tuple[str, ...],
         observer: AuditObserver,
+        prefetchers: Sequence[Prefetcher] = (),
     ) -> None:
         self.writer = writer
+        self.prefetchers = prefetchers
         self.evaluator = evaluator
         self.origins = origins
         self.mechanisms = mechanisms
@@ -183,6 +192,11 @@ class AuditSink:
         for code, value in likelihoods.items():
             merged[code] = max(merged.get(code, 0.0), value)
         self.observer.page_done(page)
+
+    async def on_images_known(self, urls: Sequence[str]) -> None:
+        """Let batch mechanisms (registries) look every image up before any is examined."""
+        for prefetcher in self.prefetchers:
+            await prefetcher.prefetch(urls)
 
     async def on_image(self, image: ImageRecord, target: int) -> None:
         """Gather the image's evidence, combine verdicts, evaluate the rules, store it all."""

@@ -680,7 +680,14 @@ def test_schema_uses_only_checked_keywords(schema: dict[str, Any]) -> None:
 
 
 def test_schema_closes_every_object(schema: dict[str, Any]) -> None:
-    assert set(schema["properties"]) == {"crawler", "targets", "policies", "optout_list", "crawl"}
+    assert set(schema["properties"]) == {
+        "crawler",
+        "targets",
+        "policies",
+        "optout_list",
+        "registries",
+        "crawl",
+    }
     assert schema["additionalProperties"] is False
     for definition in schema["$defs"].values():
         assert definition["additionalProperties"] is False

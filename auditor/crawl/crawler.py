@@ -19,7 +19,7 @@ crawler as frozen records through an async :class:`CrawlSink`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -56,6 +56,9 @@ class CrawlSink(Protocol):
 
     async def on_page(self, page: PageRecord, target: int) -> None:
         """Take a fetched page (whatever its status)."""
+
+    async def on_images_known(self, urls: Sequence[str]) -> None:
+        """Take every image URL of the run before any is examined (for batch look-ups)."""
 
     async def on_image(self, image: ImageRecord, target: int) -> None:
         """Take an examined image, fetched or not, with every page that references it."""
@@ -122,6 +125,7 @@ class Crawler:
         for url, reason in self._frontier.add_seeds():
             await self._skip(url, "target", "invalid_url", reason)
         await self._crawl_pages()
+        await self._sink.on_images_known(list(self._images))
         pending = iter(list(self._images.items()))
         self._images.clear()
         workers = [self._image_worker(pending) for _ in range(IMAGE_WORKERS)]

@@ -25,9 +25,9 @@ class XmpFacts:
     """What the image's XMP says about data mining, rights and licences.
 
     ``locations`` names every place an XMP packet was found (``jpeg_app1``, ``jpeg_extended``,
-    ``png_itxt``, ``png_itxt_compressed``, ``webp_xmp``, ``gif_xmp``), so a reviewer can see that
-    an Extended XMP part was reassembled. ``error`` is set when a packet could not be parsed;
-    facts from other packets are kept.
+    ``png_itxt``, ``png_itxt_compressed``, ``png_text``, ``png_ztxt``, ``webp_xmp``, ``gif_xmp``),
+    so a reviewer can see that an Extended XMP part was reassembled. ``error`` is set when a
+    packet could not be parsed; facts from other packets are kept.
     """
 
     locations: tuple[str, ...] = ()
