@@ -378,8 +378,6 @@ class StoreWriter:
         self._sites: dict[str, Row] = {}  # origin -> file columns to set ({}: just the site)
         self._pages: dict[str, tuple[str, Row, list[Row]]] = {}  # url -> (origin, row, signals)
         self._images: dict[str, tuple[str, Row, list[Row], list[Row]]] = {}
-        self._contexts: list[tuple[str, Row]] = []  # (image url, row) added on their own
-        self._waiting = 0  # contexts still waiting for their image after the last flush
         self._skips: list[Row] = []
         self._findings: dict[str, Row] = {}
         self._rule_stats: dict[tuple[str, str], Row] = {}
@@ -416,17 +414,6 @@ class StoreWriter:
         signals = [signal_row(signal) for signal in image.signals]
         self._need_site(image.site)
         self._images[image.url] = (image.site, row, contexts, signals)
-        self._added()
-
-    def add_image_context(self, image_url: str, context: ImageContext) -> None:
-        """Record one more page that references an image of this run.
-
-        The image may have been added already (and even written) or may still be on its way:
-        contexts whose image is not stored yet stay buffered until it is. :meth:`close` fails
-        if some never found their image.
-        """
-        self._check_open()
-        self._contexts.append((image_url, context_row(context)))
         self._added()
 
     def add_skip(self, skip: SkipRecord) -> None:
@@ -480,7 +467,6 @@ class StoreWriter:
         return (
             len(self._pages)
             + len(self._images)
-            + len(self._contexts)
             + len(self._skips)
             + len(self._findings)
             + len(self._rule_stats)
@@ -499,8 +485,7 @@ class StoreWriter:
                 with connection.begin():
                     site_ids = self._write_sites(connection)
                     self._write_pages(connection, site_ids)
-                    image_ids = self._write_images(connection, site_ids)
-                    orphans = self._write_contexts(connection, image_ids)
+                    self._write_images(connection, site_ids)
                     self._insert(connection, Skip, self._with_run(self._skips))
                     self._write_findings(connection)
                     self._write_rule_stats(connection)
@@ -512,29 +497,16 @@ class StoreWriter:
         self._sites.clear()
         self._pages.clear()
         self._images.clear()
-        self._contexts = orphans
-        self._waiting = len(orphans)
         self._skips.clear()
         self._findings.clear()
         self._rule_stats.clear()
 
     def close(self) -> None:
-        """Flush and stop accepting records (calling it again does nothing).
-
-        Raises :class:`StoreError` when contexts added with :meth:`add_image_context` never
-        found their image (they are not written).
-        """
+        """Flush and stop accepting records (calling it again does nothing)."""
         if self._closed:
             return
         self.flush()
         self._closed = True
-        if self._contexts:
-            urls = sorted({url for url, _row in self._contexts})
-            self._contexts = []
-            raise StoreError(
-                f"run {self.run_id}: {len(urls)} image(s) got page contexts but were never added, "
-                f"e.g. {urls[0]}: call add_image for every image"
-            )
 
     def __enter__(self) -> Self:
         """Return the writer itself."""
@@ -563,7 +535,7 @@ class StoreWriter:
             raise RuntimeError("this StoreWriter is closed")
 
     def _added(self) -> None:
-        if self.pending - self._waiting >= self.batch_size:
+        if self.pending >= self.batch_size:
             self.flush()
 
     def _need_site(self, origin: str) -> None:
@@ -623,9 +595,9 @@ class StoreWriter:
             )
         self._insert(connection, Signal, signals)
 
-    def _write_images(self, connection: Connection, site_ids: Mapping[str, int]) -> dict[str, int]:
+    def _write_images(self, connection: Connection, site_ids: Mapping[str, int]) -> None:
         if not self._images:
-            return {}
+            return
         urls = list(self._images)
         # Replace semantics: an image stored by an earlier flush goes, with its contexts and
         # signals (ON DELETE CASCADE), before the new record is inserted.
@@ -649,24 +621,6 @@ class StoreWriter:
             )
         self._insert(connection, ImageContextRow, contexts)
         self._insert(connection, Signal, signals)
-        return image_ids
-
-    def _write_contexts(
-        self, connection: Connection, image_ids: Mapping[str, int]
-    ) -> list[tuple[str, Row]]:
-        """Insert the separately added contexts whose image is stored; return the others."""
-        if not self._contexts:
-            return []
-        ids = dict(image_ids)
-        missing = sorted({url for url, _row in self._contexts if url not in ids})
-        for chunk in _chunks(missing, 500):
-            found = connection.execute(
-                select(Image.url, Image.id).where(Image.run_id == self.run_id, Image.url.in_(chunk))
-            )
-            ids.update({str(url): int(image_id) for url, image_id in found})
-        rows = [{**row, "image_id": ids[url]} for url, row in self._contexts if url in ids]
-        self._insert(connection, ImageContextRow, rows)
-        return [(url, row) for url, row in self._contexts if url not in ids]
 
     def _write_findings(self, connection: Connection) -> None:
         _upsert(

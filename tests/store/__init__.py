@@ -158,19 +158,24 @@ def image(
     url: str,
     *,
     pages: tuple[str, ...] = (f"{SITE}/gallery",),
+    extra_contexts: tuple[ImageContext, ...] = (),
     fetched: bool = True,
     gps: bool | None = False,
     site: str = SITE,
     signals: tuple[SignalRecord, ...] | None = None,
     usage: dict[str, Verdict] | None = None,
 ) -> ImageRecord:
-    """An image record; not fetched means no facts and a skip reason."""
+    """An image record; not fetched means no facts and a skip reason.
+
+    Its contexts are an ``img`` one per page of ``pages``, then ``extra_contexts``.
+    """
     return ImageRecord(
         url=url,
         site=site,
         contexts=tuple(
             ImageContext(page_url=page, kind="img", alt="A cat", license=None) for page in pages
-        ),
+        )
+        + extra_contexts,
         fetched=fetched,
         skip_reason=None if fetched else "robots_disallowed",
         fetched_at=AT if fetched else None,
@@ -275,17 +280,23 @@ def populate(store: Store) -> int:
                     link_count=3,
                 )
             )
-        # A context that arrives before its image (the crawler can do that).
-        writer.add_image_context(
-            f"{CDN}/b.jpg", ImageContext(page_url=f"{SITE}/", kind="srcset", alt=None)
+        # Two images referenced by a second page too, each with all its page contexts.
+        writer.add_image(
+            image(
+                f"{SITE}/z.jpg",
+                gps=True,
+                extra_contexts=(ImageContext(page_url=f"{SITE}/", kind="css", alt="bg"),),
+            )
         )
-        writer.add_image(image(f"{SITE}/z.jpg", gps=True))
-        writer.add_image(image(f"{CDN}/b.jpg", site=CDN, gps=None))
+        writer.add_image(
+            image(
+                f"{CDN}/b.jpg",
+                site=CDN,
+                gps=None,
+                extra_contexts=(ImageContext(page_url=f"{SITE}/", kind="srcset", alt=None),),
+            )
+        )
         writer.add_image(image(f"{SITE}/m.jpg", fetched=False, signals=(), usage={}))
-        # ... and one that arrives after its image was written.
-        writer.add_image_context(
-            f"{SITE}/z.jpg", ImageContext(page_url=f"{SITE}/", kind="css", alt="bg")
-        )
         writer.add_skip(
             SkipRecord(f"{SITE}/m.jpg", "image", "robots_disallowed", "Disallow: /m", AT)
         )

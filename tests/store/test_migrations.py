@@ -213,7 +213,15 @@ def test_a_0001_database_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path)
                     signals=(signal("x_robots_tag", PAGE, ai_train=Verdict.DISALLOWED),),
                 )
             )
-            writer.add_image_context(IMAGE, ImageContext(page_url=f"{SITE}/", kind="css"))
+            # The image again, now with both its page contexts (a later record replaces it).
+            writer.add_image(
+                image(
+                    IMAGE,
+                    pages=(PAGE,),
+                    extra_contexts=(ImageContext(page_url=f"{SITE}/", kind="css"),),
+                    signals=(signal("x_robots_tag", IMAGE, ai_train=Verdict.DISALLOWED),),
+                )
+            )
         (page,) = store.iter_pages(run_id)
         assert page.headers == (("x-robots-tag", "noai"),)
         assert [s.page_url for s in page.signals] == [PAGE]
@@ -221,7 +229,7 @@ def test_a_0001_database_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path)
         assert [f.kind for f in site.files] == ["robots", "ai_txt"]
         (stored,) = store.iter_images(run_id)
         assert stored.page_urls == (PAGE, f"{SITE}/")
-        assert len(stored.signals) == 1  # the image's own signal is untouched by the page's
+        assert len(stored.signals) == 1  # the new record's own signal; the page's stays apart
 
 
 def test_an_upgraded_database_is_shaped_like_a_new_one(tmp_path: Path) -> None:
