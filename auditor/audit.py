@@ -14,6 +14,7 @@ import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -28,10 +29,11 @@ from auditor.errors import AuditIncompleteError
 from auditor.extract import ExtractLimits, ImageFacts, extract_image
 from auditor.model import Outcome, RunCounters, Subject
 from auditor.policy import PolicySet
-from auditor.recorder import AuditObserver, AuditSink, OriginFiles, RuleEvaluator
+from auditor.recorder import AuditObserver, AuditSink, OriginFiles, Prefetcher, RuleEvaluator
 from auditor.signals import image_mechanisms
 from auditor.signals.aitxt import MAX_AI_TXT_BYTES, parse_ai_txt
 from auditor.signals.optout_list import OptOutMatcher
+from auditor.signals.registries import SpawningClient
 from auditor.signals.tdmrep import MAX_TDMREP_BYTES, parse_tdmrep_file
 from auditor.store import Store, open_store
 
@@ -159,12 +161,24 @@ async def _crawl(
         async def extract(body: bytes) -> ImageFacts:
             return await loop.run_in_executor(pool, extract_image, body, extract_limits)
 
-        async with Fetcher(user_agent=USER_AGENT, limits=limits) as fetcher:
+        async with AsyncExitStack() as network:
+            fetcher = await network.enter_async_context(
+                Fetcher(user_agent=USER_AGENT, limits=limits)
+            )
             gate, origins = _origin_files(fetcher, settings.token)
+            mechanisms = image_mechanisms(options.optout)
+            prefetchers: list[Prefetcher] = []
+            if config.registries.spawning is not None:  # opt-in: it receives image URLs
+                client = SpawningClient.from_config(
+                    config.registries.spawning, user_agent=USER_AGENT
+                )
+                await network.enter_async_context(client)
+                mechanisms = image_mechanisms(options.optout, client.signals)
+                prefetchers.append(client)
             sink = AuditSink(
-                writer=writer, evaluator=evaluator, origins=origins,
-                mechanisms=image_mechanisms(options.optout), seeds=seeds,
-                declared_tokens=config.crawler.robots_tokens, observer=observer,
+                writer=writer, evaluator=evaluator, origins=origins, mechanisms=mechanisms,
+                seeds=seeds, declared_tokens=config.crawler.robots_tokens, observer=observer,
+                prefetchers=prefetchers,
             )  # fmt: skip
             crawler = Crawler(
                 seeds=seeds, settings=settings, fetcher=fetcher, gate=gate,

@@ -43,10 +43,13 @@ ImageMechanism = Callable[[ImageEvidence], list[SignalRecord]]
 PageMechanism = Callable[[PageEvidence, OriginEvidence, tuple[str, ...]], list[SignalRecord]]
 
 
-def image_mechanisms(optout: OptOutMatcher | None) -> dict[str, ImageMechanism]:
+def image_mechanisms(
+    optout: OptOutMatcher | None, registry: ImageMechanism = spawning_signals
+) -> dict[str, ImageMechanism]:
     """Every mechanism evaluated for an image, in evidence order (origin, response, page, file).
 
-    Built once per run because the opt-out list slot needs the run's matcher.
+    Built once per run because two slots depend on the run: the opt-out list's matcher and the
+    Spawning registry client (without one, the registry is recorded as not evaluated).
     """
     return {
         "robots": robots_signals,
@@ -64,7 +67,7 @@ def image_mechanisms(optout: OptOutMatcher | None) -> dict[str, ImageMechanism]:
         "licence.embedded": licence_signals,
         "c2pa": c2pa_signals,
         "optout_list": optout_mechanism(optout),
-        "registry.spawning": spawning_signals,
+        "registry.spawning": registry,
     }
 
 

@@ -2,9 +2,9 @@
 
 Verdicts are for the declared crawler token ``mybot``. Case origins are separate servers, so the
 image's own origin governs it (a page site embeds them all). E18 (the 24-hour cache) is tested
-against the cache with an injected clock in tests/crawl/test_origins.py. E43's registry query
-needs an API client (not built yet); its "no key: not_evaluated, never allowed" half is tested
-here. Embedded cases use the generated fixtures in fixtures/images/.
+against the cache with an injected clock in tests/crawl/test_origins.py. E43's registry answer
+is audited against a loopback registry API in test_e2e_registry.py; its "not configured: not
+evaluated, never allowed" half is checked here. Embedded cases use the fixtures/images files.
 """
 
 from __future__ import annotations
