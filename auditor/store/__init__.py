@@ -22,7 +22,11 @@ Public API::
 
 Modules: :mod:`~auditor.store.schema` (tables), :mod:`~auditor.store.engine` (opening, pragmas,
 migrations runner), :mod:`~auditor.store.writer` (batched inserts, id assignment, idempotence
-rules), :mod:`~auditor.store.reader` (queries, export records, orders). ``migrations/`` holds the
+rules), :mod:`~auditor.store.rows` (records to rows, the JSON encoding),
+:mod:`~auditor.store.reader` (queries, orders), :mod:`~auditor.store.exports` and
+:mod:`~auditor.store.run_records` (the records queries return), :mod:`~auditor.store.row_decoders`
+(rows to records) and :mod:`~auditor.store.facts_json` (embedded facts to and from JSON).
+``migrations/`` holds the
 alembic scripts, run programmatically: users never need an ``alembic.ini``.
 
 Errors: every failure to open, migrate or write is a :class:`~auditor.errors.StoreError` with one
@@ -54,16 +58,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from auditor.errors import StoreError
 from auditor.model import RunCounters, SkipRecord
 from auditor.store.engine import describe_error, head_revision, open_engine
+from auditor.store.exports import ExifExport, ImageExport, PageExport, SignalExport, SiteExport
 from auditor.store.reader import (
-    ExifExport,
-    FindingExport,
-    ImageExport,
-    PageExport,
-    RuleStat,
-    RunRow,
-    RunSummary,
-    SignalExport,
-    SiteExport,
     get_run,
     iter_findings,
     iter_images,
@@ -75,8 +71,10 @@ from auditor.store.reader import (
     rule_stats,
     run_summary,
 )
+from auditor.store.rows import RuleMeta, dumps
+from auditor.store.run_records import FindingExport, RuleStat, RunRow, RunSummary
 from auditor.store.schema import RUN_STATUSES, Run
-from auditor.store.writer import RuleMeta, StoreWriter, dumps
+from auditor.store.writer import StoreWriter
 
 _T = TypeVar("_T")
 

@@ -25,8 +25,8 @@ from auditor.model import (
     frozen_map,
 )
 from auditor.store import PageExport, Store
-from auditor.store.reader import facts_from_json
-from auditor.store.writer import dumps
+from auditor.store.facts_json import facts_from_json
+from auditor.store.rows import dumps
 
 from . import AT, CDN, SITE, begin, c2pa_facts, facts, image, new_store, xmp_facts
 
