@@ -43,6 +43,7 @@ from auditor.crawl.robots import (
 )
 from auditor.model import Evaluation, Purpose, Scope, SignalRecord, Verdict, frozen_map
 from auditor.signals.evidence import ImageEvidence
+from auditor.signals.robots_ext import FALLBACK_TOKEN, robots_base_notes, robots_origin_record
 
 __all__ = [
     "CURRENT_LABELS",
@@ -62,7 +63,6 @@ HEADER_MECHANISM = "content_usage.header"
 ROBOTS_MECHANISM = "robots.content_usage"
 _HEADER = "content-usage"
 _FIELD = "content-usage"  # robots.txt record key, lower-cased by the robots parser
-_FALLBACK_TOKEN = "*"
 _OWS = " \t"
 
 #: Labels of the current vocabulary (-05 to -08) that carry a verdict.
@@ -281,34 +281,6 @@ def select_rules(
     return tuple(chosen)
 
 
-def _robots_record(
-    evidence: ImageEvidence,
-    token: str | None,
-    *,
-    raw_value: str | None,
-    parsed: str | None,
-    purposes: Mapping[str, Verdict],
-    notes: Sequence[str],
-    evaluation: Evaluation = Evaluation.EVALUATED,
-) -> SignalRecord:
-    entry = evidence.origin.robots
-    return SignalRecord(
-        mechanism=ROBOTS_MECHANISM,
-        scope=Scope.ORIGIN,
-        source_url=entry.source_url,
-        applies_to=evidence.url,
-        raw_value=raw_value,
-        fetched_at=entry.fetched_at,
-        http_status=entry.policy.http_status,
-        parsed=parsed,
-        purposes=frozen_map(purposes),
-        notes=tuple(dict.fromkeys(notes)),
-        token=token,
-        sha256=entry.sha256,
-        evaluation=evaluation,
-    )
-
-
 def content_usage_robots_signals(evidence: ImageEvidence) -> list[SignalRecord]:
     """``Content-Usage`` records of the image origin's robots.txt for each declared token (6.3).
 
@@ -316,15 +288,13 @@ def content_usage_robots_signals(evidence: ImageEvidence) -> list[SignalRecord]:
     when the path is not crawlable for the token (no preference applies); one ``not_evaluated``
     record when robots.txt was unreachable.
     """
-    entry = evidence.origin.robots
-    policy = entry.policy
-    base_notes = list(policy.notes)
-    if not evidence.tokens:
-        base_notes.append("no_declared_token")
-    tokens = evidence.tokens or (_FALLBACK_TOKEN,)
+    policy = evidence.origin.robots.policy
+    base_notes = robots_base_notes(evidence)
+    tokens = evidence.tokens or (FALLBACK_TOKEN,)
     if policy.availability is RobotsAvailability.UNREACHABLE:
-        unreachable = _robots_record(
+        unreachable = robots_origin_record(
             evidence,
+            ROBOTS_MECHANISM,
             None,
             raw_value=None,
             parsed=None,
@@ -351,8 +321,9 @@ def content_usage_robots_signals(evidence: ImageEvidence) -> list[SignalRecord]:
             if pattern is None:
                 notes.append("no_path_pattern")
             records.append(
-                _robots_record(
+                robots_origin_record(
                     evidence,
+                    ROBOTS_MECHANISM,
                     token,
                     raw_value=f"Content-Usage: {rule.value} (line {rule.line})",
                     parsed=prefs.normalised(),

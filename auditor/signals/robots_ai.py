@@ -26,8 +26,6 @@ Neither mechanism produces anything when robots.txt was not parsed (unavailable 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 from auditor.crawl.robots import (
     RobotsAvailability,
     RobotsFile,
@@ -36,8 +34,9 @@ from auditor.crawl.robots import (
     normalise_path,
     path_and_query,
 )
-from auditor.model import Purpose, Scope, SignalRecord, Verdict, frozen_map
+from auditor.model import Purpose, SignalRecord, Verdict
 from auditor.signals.evidence import ImageEvidence
+from auditor.signals.robots_ext import FALLBACK_TOKEN, robots_base_notes, robots_origin_record
 
 __all__ = [
     "AI_TOKENS_MECHANISM",
@@ -50,7 +49,6 @@ __all__ = [
 
 DISALLOW_AI_TRAINING_MECHANISM = "robots.disallow_ai_training"
 AI_TOKENS_MECHANISM = "robots.ai_tokens"
-_FALLBACK_TOKEN = "*"
 _DISALLOW_FIELD = "disallowaitraining"  # record keys as lower-cased by the robots parser
 _ALLOW_FIELD = "allowaitraining"
 _FIELD_NAMES = {_DISALLOW_FIELD: "DisallowAITraining", _ALLOW_FIELD: "AllowAITraining"}
@@ -92,45 +90,11 @@ SEARCH_TOKENS: tuple[str, ...] = (
 )
 
 
-def _record(
-    evidence: ImageEvidence,
-    mechanism: str,
-    token: str,
-    *,
-    raw_value: str,
-    parsed: str,
-    purposes: Mapping[str, Verdict],
-    notes: Sequence[str],
-) -> SignalRecord:
-    entry = evidence.origin.robots
-    return SignalRecord(
-        mechanism=mechanism,
-        scope=Scope.ORIGIN,
-        source_url=entry.source_url,
-        applies_to=evidence.url,
-        raw_value=raw_value,
-        fetched_at=entry.fetched_at,
-        http_status=entry.policy.http_status,
-        parsed=parsed,
-        purposes=frozen_map(purposes),
-        notes=tuple(dict.fromkeys(notes)),
-        token=token,
-        sha256=entry.sha256,
-    )
-
-
 def _parsed_file(evidence: ImageEvidence) -> RobotsFile | None:
     policy = evidence.origin.robots.policy
     if policy.availability is not RobotsAvailability.PARSED:
         return None
     return policy.file
-
-
-def _base_notes(evidence: ImageEvidence) -> list[str]:
-    notes = list(evidence.origin.robots.policy.notes)
-    if not evidence.tokens:
-        notes.append("no_declared_token")
-    return notes
 
 
 def _training_rule(robots: RobotsFile, token: str, path: str) -> RobotsRule | None:
@@ -146,8 +110,8 @@ def _training_rule(robots: RobotsFile, token: str, path: str) -> RobotsRule | No
     )
     if not rules:
         return None
-    shadow = RobotsFile((RobotsGroup((_FALLBACK_TOKEN,), rules, ()),), (), ())
-    return shadow.decide(_FALLBACK_TOKEN, path).rule
+    shadow = RobotsFile((RobotsGroup((FALLBACK_TOKEN,), rules, ()),), (), ())
+    return shadow.decide(FALLBACK_TOKEN, path).rule
 
 
 def disallow_ai_training_signals(evidence: ImageEvidence) -> list[SignalRecord]:
@@ -156,16 +120,16 @@ def disallow_ai_training_signals(evidence: ImageEvidence) -> list[SignalRecord]:
     if robots is None:
         return []
     path = path_and_query(evidence.url)
-    notes = ["non_standard", *_base_notes(evidence)]
+    notes = ["non_standard", *robots_base_notes(evidence)]
     records = []
-    for token in evidence.tokens or (_FALLBACK_TOKEN,):
+    for token in evidence.tokens or (FALLBACK_TOKEN,):
         rule = _training_rule(robots, token, path)
         if rule is None:
             continue
         field = _FIELD_NAMES[_ALLOW_FIELD if rule.allow else _DISALLOW_FIELD]
         verdict = Verdict.ALLOWED if rule.allow else Verdict.DISALLOWED
         records.append(
-            _record(
+            robots_origin_record(
                 evidence,
                 DISALLOW_AI_TRAINING_MECHANISM,
                 token,
@@ -206,8 +170,8 @@ def robots_ai_token_signals(evidence: ImageEvidence) -> list[SignalRecord]:
     if robots is None:
         return []
     path = path_and_query(evidence.url)
-    notes = ["heuristic", *_base_notes(evidence)]
-    tokens = evidence.tokens or (_FALLBACK_TOKEN,)
+    notes = ["heuristic", *robots_base_notes(evidence)]
+    tokens = evidence.tokens or (FALLBACK_TOKEN,)
     own = {token.casefold() for token in tokens}
     hits: dict[str, list[tuple[str, RobotsRule]]] = {"training": [], "search": []}
     for kind, candidates in (("training", TRAINING_TOKENS), ("search", SEARCH_TOKENS)):
@@ -236,7 +200,7 @@ def robots_ai_token_signals(evidence: ImageEvidence) -> list[SignalRecord]:
         if not robots.decide(token, path).allowed:
             continue  # only when the crawler's own group lets it fetch the image
         records.append(
-            _record(
+            robots_origin_record(
                 evidence,
                 AI_TOKENS_MECHANISM,
                 token,
