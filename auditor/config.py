@@ -103,6 +103,12 @@ class CrawlerDeclaration(_Strict):
     markets: tuple[Jurisdiction, ...] = ()
     sells_access: bool | None = None
     customers: tuple[Customer, ...] = ()
+    targeting_criteria: str | None = None
+    gpai_provider: bool | None = None
+    copyright_policy: str | None = None
+    training_summary: str | None = None
+    rightholder_contact: str | None = None
+    crawler_info_url: str | None = None
 
     @field_validator("robots_tokens")
     @classmethod

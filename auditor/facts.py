@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from auditor.config import CrawlerDeclaration
 from auditor.jurisdiction import cctld
-from auditor.model import Evaluation, ImageRecord, Purpose, Verdict
+from auditor.model import Evaluation, ImageRecord, Purpose, SignalRecord, Verdict
 
 Facts = dict[str, object]
 
@@ -60,14 +60,27 @@ def site_facts(site: SiteFacts) -> Facts:
     return facts
 
 
+#: Purposes whose refusal reserves text and data mining rights (DSM Art 4(3), law.md 7).
+_RESERVED = frozenset({"crawl", "tdm", "ai-train", "genai-train"})
+
+
+def _disallowed(record: SignalRecord) -> set[str]:
+    return {p for p, verdict in record.purposes.items() if verdict is Verdict.DISALLOWED}
+
+
 def _signal_facts(record: ImageRecord) -> Facts:
     """``signals.*``: which mechanisms spoke, which disallowed, which could not be evaluated."""
     evaluated = [s for s in record.signals if s.evaluation is Evaluation.EVALUATED]
     disallowing = [s for s in evaluated if Verdict.DISALLOWED in s.purposes.values()]
     not_evaluated = [s for s in record.signals if s.evaluation is not Evaluation.EVALUATED]
+    reserving = [s for s in disallowing if _RESERVED & _disallowed(s)]
     return {
         "signals.mechanisms": sorted({s.mechanism for s in evaluated}),
         "signals.disallowing": sorted({s.mechanism for s in disallowing}),
+        "signals.reserving": sorted({s.mechanism for s in reserving if "heuristic" not in s.notes}),
+        "signals.heuristic_reserving": sorted(
+            {s.mechanism for s in reserving if "heuristic" in s.notes}
+        ),
         "signals.not_evaluated": sorted({s.mechanism for s in not_evaluated}),
     }
 

@@ -178,6 +178,20 @@ _CATALOGUE: tuple[FactSpec, ...] = (
         T.LIST,
         "Who uses the outputs (internal, law-enforcement, private, public).",
     ),
+    _decl(
+        "targeting_criteria",
+        T.STR,
+        "How a 'targeted' collection chooses its sources (a claim a person must check).",
+    ),
+    _decl(
+        "gpai_provider",
+        T.BOOL,
+        "Whether the operator provides a general-purpose AI model (EU AI Act Art 53 duties).",
+    ),
+    _decl("copyright_policy", T.STR, "Reference to the copyright policy (AI Act Art 53(1)(c))."),
+    _decl("training_summary", T.STR, "URL of the public training-content summary (Art 53(1)(d))."),
+    _decl("rightholder_contact", T.STR, "Where rights holders can complain (GPAI Code M1.5)."),
+    _decl("crawler_info_url", T.STR, "Public page describing the crawler and its tokens (M1.3)."),
     # -- the site an image or page belongs to
     _site("url", T.STR, "The site's origin (scheme://host[:port])."),
     _site("host", T.STR, "The site's host name."),
@@ -271,6 +285,19 @@ _CATALOGUE: tuple[FactSpec, ...] = (
         T.LIST,
         _IMAGE,
         "Mechanisms whose evidence disallows at least one purpose for the image.",
+    ),
+    FactSpec(
+        "signals.reserving",
+        T.LIST,
+        _IMAGE,
+        "Mechanisms whose own (non-heuristic) evidence disallows crawl, tdm, ai-train or "
+        "genai-train for the image: machine-readable reservations in the DSM Art 4(3) sense.",
+    ),
+    FactSpec(
+        "signals.heuristic_reserving",
+        T.LIST,
+        _IMAGE,
+        "Mechanisms that reserve only by heuristic (robots.txt groups for AI crawler tokens).",
     ),
     FactSpec(
         "signals.not_evaluated",
