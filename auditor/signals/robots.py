@@ -10,11 +10,11 @@ and the record says so.
 from __future__ import annotations
 
 from auditor.crawl.robots import RobotsAvailability, RobotsDecision, path_and_query
-from auditor.model import Scope, SignalRecord, Verdict, frozen_map
+from auditor.model import SignalRecord, Verdict
 from auditor.signals.evidence import ImageEvidence
+from auditor.signals.robots_ext import FALLBACK_TOKEN, robots_base_notes, robots_origin_record
 
-#: The token used when the declaration names none: the group every unnamed crawler falls under.
-FALLBACK_TOKEN = "*"
+__all__ = ["FALLBACK_TOKEN", "robots_signals"]
 
 
 def _raw_value(decision: RobotsDecision) -> str | None:
@@ -26,32 +26,24 @@ def _raw_value(decision: RobotsDecision) -> str | None:
 
 def robots_signals(evidence: ImageEvidence) -> list[SignalRecord]:
     """One record per declared token: the crawl verdict RFC 9309 gives that token for the image."""
-    entry, url, tokens = evidence.origin.robots, evidence.url, evidence.tokens
-    path = path_and_query(url)
-    notes_base = list(entry.policy.notes)
-    if not tokens:
-        notes_base.append("no_declared_token")
+    policy = evidence.origin.robots.policy
+    path = path_and_query(evidence.url)
+    notes = robots_base_notes(evidence)
+    if policy.availability is not RobotsAvailability.PARSED:
+        notes.append(f"robots_{policy.availability.value}")
     records = []
-    for token in tokens or (FALLBACK_TOKEN,):
-        decision = entry.policy.decide(token, path)
-        notes = [*notes_base]
-        if entry.policy.availability is not RobotsAvailability.PARSED:
-            notes.append(f"robots_{entry.policy.availability.value}")
+    for token in evidence.tokens or (FALLBACK_TOKEN,):
+        decision = policy.decide(token, path)
         verdict = Verdict.ALLOWED if decision.allowed else Verdict.DISALLOWED
         records.append(
-            SignalRecord(
-                mechanism="robots",
-                scope=Scope.ORIGIN,
-                source_url=entry.source_url,
-                applies_to=url,
+            robots_origin_record(
+                evidence,
+                "robots",
+                token,
                 raw_value=_raw_value(decision),
-                fetched_at=entry.fetched_at,
-                http_status=entry.policy.http_status,
                 parsed=decision.reason,
-                purposes=frozen_map({"crawl": verdict}),
-                notes=tuple(dict.fromkeys(notes)),
-                token=token,
-                sha256=entry.sha256,
+                purposes={"crawl": verdict},
+                notes=notes,
             )
         )
     return records

@@ -1,8 +1,9 @@
 """Shared pieces of the mechanisms that read extension records of the origin's robots.txt.
 
-``robots.content_usage`` (:mod:`auditor.signals.content_usage`) and
-``robots.disallow_ai_training`` / ``robots.ai_tokens`` (:mod:`auditor.signals.robots_ai`) build
-their evidence records from the same robots.txt fetch in the same way. That common part lives
+``robots`` (:mod:`auditor.signals.robots`), ``robots.content_usage``
+(:mod:`auditor.signals.content_usage`) and ``robots.disallow_ai_training`` /
+``robots.ai_tokens`` (:mod:`auditor.signals.robots_ai`) build their evidence records from the
+same robots.txt fetch in the same way. That common part lives
 here, once, so the mechanisms cannot drift apart in what a robots-origin record says.
 """
 
