@@ -17,8 +17,8 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check auditor tests scripts fixtures
-	$(BIN)/ruff format --check auditor tests scripts fixtures
+	$(BIN)/ruff check auditor tests scripts fixtures bench
+	$(BIN)/ruff format --check auditor tests scripts fixtures bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -136,7 +136,7 @@ async def _crawl(
     policy: PolicySet,
     options: AuditOptions,
     observer: AuditObserver,
-) -> tuple[CrawlStats, RuleEvaluator]:
+) -> tuple[CrawlStats, RuleEvaluator, dict[str, object]]:
     settings = config.crawl
     seeds = seeds_from(config)
     evaluator = RuleEvaluator(policy, config, options.clock)
@@ -179,6 +179,8 @@ async def _crawl(
                 writer=writer, evaluator=evaluator, origins=origins, mechanisms=mechanisms,
                 seeds=seeds, declared_tokens=config.crawler.robots_tokens, observer=observer,
                 prefetchers=prefetchers,
+                site_categories=tuple(target.categories for target in config.targets),
+                optout_checked=options.optout is not None,
             )  # fmt: skip
             crawler = Crawler(
                 seeds=seeds, settings=settings, fetcher=fetcher, gate=gate,
@@ -187,9 +189,10 @@ async def _crawl(
             )  # fmt: skip
             stats = await crawler.run()
             sink.finish_sites()
+            aggregates = sink.finish_dataset()
         rules = {(rule.pack, rule.id): rule for rule in policy.rules}
         writer.add_rule_stats(evaluator.stats(), rules=rules)
-    return stats, evaluator
+    return stats, evaluator, aggregates
 
 
 def run_audit(
@@ -213,17 +216,21 @@ def run_audit(
         observer.run_started(run_id, options.db)
         status = "interrupted"
         counters = RunCounters()
+        aggregates: dict[str, object] | None = None
         try:
             crawl = _crawl(
                 config=config, store=store, run_id=run_id, policy=policy,
                 options=options, observer=observer,
             )  # fmt: skip
-            stats, evaluator = asyncio.run(crawl)
+            stats, evaluator, aggregates = asyncio.run(crawl)
             counters = _counters(stats, evaluator)
             status = "complete" if stats.seeds_reached or not config.targets else "incomplete"
         finally:
             finished = options.clock().isoformat(timespec="seconds")
-            store.finish_run(run_id, finished_at=finished, status=status, counters=counters)
+            store.finish_run(
+                run_id, finished_at=finished, status=status, counters=counters,
+                aggregates=aggregates,
+            )  # fmt: skip
     if status == "incomplete":
         raise AuditIncompleteError(
             f"no target could be reached (run {run_id} recorded in {options.db}); "

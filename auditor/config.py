@@ -60,6 +60,26 @@ Mechanism = Literal[
     "c2pa",
 ]
 Customer = Literal["internal", "law-enforcement", "private", "public"]
+SiteCategory = Literal[
+    "health",
+    "adult",
+    "religion",
+    "politics",
+    "sexuality",
+    "children",
+    "trade-union",
+    "social-media",
+    "news",
+    "stock-photo",
+    "ecommerce",
+    "government",
+    "education",
+    "other",
+]
+#: Site categories whose images reveal or invite inferences about special-category data (GDPR
+#: Art 9) or concern children: the CNIL's scraping sheet expects them excluded by default.
+SENSITIVE_SITE_CATEGORIES = ("health", "adult", "religion", "politics", "sexuality", "children",
+                             "trade-union")  # fmt: skip
 Jurisdiction = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z]{2})?$")]
 ScopeMode = Literal["host", "prefix"]
 
@@ -109,6 +129,44 @@ class CrawlerDeclaration(_Strict):
     training_summary: str | None = None
     rightholder_contact: str | None = None
     crawler_info_url: str | None = None
+    # -- where the controller is and who represents it (GDPR Arts 3 and 27)
+    establishments: tuple[Jurisdiction, ...] = ()
+    uk_representative: str | None = None
+    eu_representative: str | None = None
+    # -- biometric processing (Art 9, DPA 2018 Sch. 1, BIPA, CUBI, APP 3.3, PIPEDA)
+    face_templates: bool | None = None
+    template_retention_days: Annotated[int, Field(ge=0)] | None = None
+    consent_flow: str | None = None
+    dpa2018_sch1_condition: str | None = None
+    appropriate_policy_document: str | None = None
+    # -- transparency, governance and rights
+    art14_5b_reliance: bool | None = None
+    art14_5b_assessment: str | None = None
+    dpia_covers_biometrics: bool | None = None
+    ropa: str | None = None
+    security_measures: str | None = None
+    accuracy_testing: str | None = None
+    necessity_assessment: str | None = None
+    complaints_process: str | None = None
+    erasure_sla_days: Annotated[int, Field(ge=0)] | None = None
+    processing_locations: tuple[Jurisdiction, ...] = ()
+    # -- collection safeguards (CNIL 2025 scraping sheet, EDPB Opinion 28/2024, APP 3.5)
+    excluded_site_categories: tuple[SiteCategory, ...] = ()
+    sensitive_sites_justification: str | None = None
+    irrelevant_data_deletion_days: Annotated[int, Field(ge=0)] | None = None
+    bypasses_access_controls: bool | None = None
+    # -- United States (BIPA, CUBI, CCPA/CPRA)
+    bipa_policy: str | None = None
+    bipa_written_release: str | None = None
+    cubi_consent: str | None = None
+    ccpa_business: bool | None = None
+    claims_public_information: bool | None = None
+    limit_use_mechanism: str | None = None
+    sale_optout: str | None = None
+    risk_assessment: str | None = None
+    data_broker_registration: str | None = None
+    # -- how images of unknown jurisdiction are judged (law.md 4: unknown means strictest)
+    unknown_jurisdiction_default: Literal["strictest", "baseline"] | None = None
 
     @field_validator("robots_tokens")
     @classmethod
@@ -129,6 +187,7 @@ class Target(_Strict):
     max_pages: Annotated[int, Field(ge=1)] | None = None
     max_depth: Annotated[int, Field(ge=0)] | None = None
     jurisdictions: tuple[Jurisdiction, ...] = ()
+    categories: tuple[SiteCategory, ...] = ()
     scope: ScopeMode | None = None
 
 
@@ -166,6 +225,23 @@ class Registries(_Strict):
     spawning: SpawningRegistry | None = None
 
 
+Likelihood = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class JurisdictionThresholds(_Strict):
+    """Likelihood at which a pack's rules of each severity apply to an image (law.md 4.2).
+
+    Prohibitions and critical rules apply on slight evidence (precautionary union);
+    documentation rules only where the jurisdiction is reasonably likely.
+    """
+
+    critical: Likelihood = 0.05
+    high: Likelihood = 0.1
+    medium: Likelihood = 0.25
+    low: Likelihood = 0.25
+    info: Likelihood = 0.25
+
+
 class AuditConfig(_Strict):
     """The whole ``audit.yaml``."""
 
@@ -175,6 +251,7 @@ class AuditConfig(_Strict):
     optout_list: str | None = None
     registries: Registries = Registries()
     crawl: CrawlSettings = CrawlSettings()
+    jurisdiction_thresholds: JurisdictionThresholds = JurisdictionThresholds()
 
     @field_validator("targets", mode="before")
     @classmethod

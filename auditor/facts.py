@@ -3,7 +3,7 @@
 A fact that is not known is left **out** of the map (the engine reads it as missing, so no rule
 can pass on it); a fact that is known to be empty is present with ``None``, ``False`` or ``[]``.
 For example ``image.gps`` is absent when the image could not be decoded, and ``False`` when its
-EXIF was read and holds no GPS block. ``image.faces`` stays absent until a face detector exists.
+EXIF was read and holds no GPS block; ``image.faces`` is absent when face detection did not run.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ class SiteFacts:
     jurisdictions: Mapping[str, float]
     pages: int | None = None
     images: int | None = None
+    categories: tuple[str, ...] | None = None  # None: none declared for its target
 
 
 def declaration_facts(declaration: CrawlerDeclaration) -> Facts:
@@ -52,6 +53,8 @@ def site_facts(site: SiteFacts) -> Facts:
     }
     if site.robots_status is not None:
         facts["site.robots_status"] = site.robots_status
+    if site.categories is not None:
+        facts["site.categories"] = list(site.categories)
     if site.pages is not None:
         facts["site.pages"] = site.pages
     if site.images is not None:
@@ -120,6 +123,9 @@ def image_facts(record: ImageRecord, now: datetime) -> Facts:
             facts["image.exif_artist"] = exif.artist
             facts["image.exif_copyright"] = exif.copyright
             facts["image.exif_datetime"] = exif.datetime_original
+            facts["image.gps_country"] = record.gps_country
+        if extracted.faces is not None:
+            facts["image.faces"] = extracted.faces.count
     for purpose in Purpose:
         facts[f"usage.{purpose.value}"] = str(record.usage.get(purpose.value, Verdict.UNKNOWN))
     facts["usage.conflicts"] = list(record.usage_conflicts)

@@ -12,9 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.extract import ImageFacts
+
+if TYPE_CHECKING:  # jurisdiction.py reads PageRecord from here; at run time the name is a string
+    from auditor.jurisdiction import Evidence as JurisdictionEvidence
 
 
 class Purpose(StrEnum):
@@ -176,6 +179,8 @@ class ImageRecord:
     usage: Mapping[str, Verdict] = field(default_factory=frozen_map)
     usage_conflicts: tuple[str, ...] = ()  # purposes on which mechanisms disagree
     jurisdictions: Mapping[str, float] = field(default_factory=frozen_map)
+    jurisdiction_evidence: tuple[JurisdictionEvidence, ...] = ()
+    gps_country: str | None = None  # ISO country of the EXIF GPS position (offline, coarse)
 
     @property
     def page_urls(self) -> tuple[str, ...]:

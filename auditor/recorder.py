@@ -2,34 +2,40 @@
 
 The crawler hands over raw pages and images; :class:`AuditSink` turns each into its final form
 (signal records from every registered mechanism, combined usage verdicts, jurisdiction
-likelihoods, rule outcomes) and writes it. :class:`RuleEvaluator` evaluates any subject and
-counts every outcome per rule, so passes are counted without being stored.
+likelihoods with their evidence, rule outcomes), writes it and counts it into the dataset
+aggregates, which the dataset rules are evaluated on once the crawl is over.
+:class:`RuleEvaluator` evaluates any subject and counts every outcome per rule, so passes are
+counted without being stored.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
+from auditor.aggregates import DatasetTally
 from auditor.config import AuditConfig
 from auditor.crawl.frontier import Seed
 from auditor.crawl.origins import DocumentCache, OriginDocument, RobotsCache
 from auditor.crawl.urls import origin_of
 from auditor.facts import SiteFacts, declaration_facts, image_facts, site_facts
-from auditor.jurisdiction import estimate
+from auditor.jurisdiction import JurisdictionEstimate, PageLocale, estimate, gps_region
 from auditor.model import (
     Finding,
     ImageRecord,
     OriginFileRecord,
     Outcome,
     PageRecord,
+    Severity,
     SkipRecord,
     Subject,
 )
 from auditor.policy import PolicySet, evaluate
+from auditor.policy.scope import ScopeSettings
 from auditor.signals import PAGE_MECHANISMS, ImageMechanism
 from auditor.signals.aitxt import AiTxtFile
 from auditor.signals.evidence import ImageEvidence, OriginEvidence, PageEvidence
@@ -69,6 +75,8 @@ class RuleEvaluator:
     ) -> None:
         self.policy = policy
         self.declaration = declaration_facts(config.crawler)
+        thresholds = config.jurisdiction_thresholds.model_dump()
+        self.scope = ScopeSettings({Severity(name): value for name, value in thresholds.items()})
         self.clock = clock
         self.outcomes: Counter[tuple[str, str, Outcome]] = Counter()
         self.findings: Counter[tuple[str, str]] = Counter()  # (outcome, severity)
@@ -79,8 +87,9 @@ class RuleEvaluator:
         """Evaluate one subject; the declaration facts are always included."""
         key = where.get("image_url") or where.get("site") or self.declaration["crawler.name"]
         result = evaluate(
-            self.policy, subject, {**self.declaration, **facts}, key=str(key), **where
-        )
+            self.policy, subject, {**self.declaration, **facts}, key=str(key), scope=self.scope,
+            **where,
+        )  # fmt: skip
         self.outcomes.update(result.outcomes)
         self.findings.update((f.outcome.value, f.severity.value) for f in result.findings)
         return result.findings
@@ -153,6 +162,8 @@ class AuditSink:
         declared_tokens: tuple[str, ...],
         observer: AuditObserver,
         prefetchers: Sequence[Prefetcher] = (),
+        site_categories: Sequence[tuple[str, ...]] = (),
+        optout_checked: bool = False,
     ) -> None:
         self.writer = writer
         self.prefetchers = prefetchers
@@ -162,10 +173,14 @@ class AuditSink:
         self.seeds = seeds
         self.tokens = declared_tokens
         self.observer = observer
+        self.site_categories = site_categories  # per target, as declared in audit.yaml
         self.pages: dict[str, PageEvidence] = {}  # final URL -> what the page said
+        self.locales: dict[str, PageLocale] = {}  # final URL -> the page's language signals
         self.pages_per_site: Counter[str] = Counter()
         self.images_per_site: Counter[str] = Counter()
         self.site_jurisdictions: dict[str, dict[str, float]] = {}
+        self.origin_targets: dict[str, int] = {}  # origin -> the first target that reached it
+        self.dataset = DatasetTally(optout_checked=optout_checked)
 
     async def on_page(self, page: PageRecord, target: int) -> None:
         """Record the page with the signals about the page resource itself."""
@@ -179,6 +194,8 @@ class AuditSink:
             license_links=page.license_links,
         )
         self.pages[page.final_url] = evidence
+        self.locales[page.final_url] = PageLocale.of(page)
+        self.origin_targets.setdefault(page.site, target)
         origin = await self.origins.evidence(page.site)
         signals = tuple(
             record
@@ -187,7 +204,9 @@ class AuditSink:
         )
         self.writer.add_page(replace(page, signals=signals))
         self.pages_per_site[page.site] += 1
-        likelihoods = estimate([page.final_url], self.seeds[target].jurisdictions).likelihoods
+        locale = self.locales[page.final_url]
+        declared = self.seeds[target].jurisdictions
+        likelihoods = estimate([page.final_url], declared, locales=[locale]).likelihoods
         merged = self.site_jurisdictions.setdefault(page.site, {})
         for code, value in likelihoods.items():
             merged[code] = max(merged.get(code, 0.0), value)
@@ -216,15 +235,28 @@ class AuditSink:
             record for mechanism in self.mechanisms.values() for record in mechanism(evidence)
         ]
         verdicts = combine(signals)
+        gps = _gps(image)
+        located = self._locate(image, target, gps)
+        # The first look-up loads the gazetteer (about 2 s): off the event loop.
+        country = (await asyncio.to_thread(gps_region, *gps))[0] if gps is not None else None
         image = replace(
             image,
             signals=tuple(signals),
             usage=verdicts.usage,
             usage_conflicts=verdicts.conflicts,
-            jurisdictions=estimate(image.page_urls, self.seeds[target].jurisdictions).likelihoods,
+            jurisdictions=located.likelihoods,
+            jurisdiction_evidence=located.evidence,
+            gps_country=country,
         )
-        site = SiteFacts(image.site, origin.robots.policy.availability.value, {})
+        robots = origin.robots.policy.availability.value
+        site = SiteFacts(image.site, robots, {}, categories=self._categories(target))
         facts = {**site_facts(site), **image_facts(image, self.evaluator.clock())}
+        disallowing = facts.get("signals.disallowing")
+        self.dataset.add(
+            image,
+            reserved=bool(facts.get("signals.reserving")),
+            opted_out=isinstance(disallowing, list) and "optout_list" in disallowing,
+        )
         findings = self.evaluator.run(
             Subject.IMAGE, facts, image_url=image.url,
             page_url=image.page_urls[0] if image.page_urls else None, site=image.site,
@@ -233,6 +265,18 @@ class AuditSink:
         self.writer.add_image(image)
         self.writer.add_findings(findings)
         self.observer.image_done(image, findings)
+
+    def _locate(
+        self, image: ImageRecord, target: int, gps: tuple[float, float] | None
+    ) -> JurisdictionEstimate:
+        locales = [self.locales[url] for url in image.page_urls if url in self.locales]
+        return estimate(image.page_urls, self.seeds[target].jurisdictions, locales=locales, gps=gps)
+
+    def _categories(self, target: int | None) -> tuple[str, ...] | None:
+        """Return the declared categories of a target's site; ``None`` (missing) when undeclared."""
+        if target is None or target >= len(self.site_categories):
+            return None
+        return self.site_categories[target] or None
 
     async def on_skip(self, skip: SkipRecord) -> None:
         """Record a skipped URL."""
@@ -250,7 +294,21 @@ class AuditSink:
                 self.site_jurisdictions.get(origin, {}),
                 pages=self.pages_per_site[origin],
                 images=self.images_per_site[origin],
+                categories=self._categories(self.origin_targets.get(origin)),
             )
             self.writer.add_findings(
                 self.evaluator.run(Subject.SITE, site_facts(site), site=origin)
             )
+
+    def finish_dataset(self) -> dict[str, object]:
+        """Evaluate the dataset rules on the aggregates; return the aggregates for the run."""
+        self.writer.add_findings(self.evaluator.run(Subject.DATASET, self.dataset.facts()))
+        return self.dataset.summary()
+
+
+def _gps(image: ImageRecord) -> tuple[float, float] | None:
+    """Return the image's (already coarsened) EXIF position, when it has a usable one."""
+    exif = image.facts.exif if image.facts is not None else None
+    if exif is None or exif.gps_lat is None or exif.gps_lon is None:
+        return None
+    return exif.gps_lat, exif.gps_lon

@@ -175,7 +175,7 @@ def test_config_is_immutable(tmp_path: Path) -> None:
             "targets:\n  - {url: https://a.example/, zzz: 1}\n",
             2,
             "targets[0]: unknown key 'zzz'; expected one of: url, max_pages, max_depth, "
-            "jurisdictions, scope",
+            "jurisdictions, categories, scope",
             id="no-close-match-lists-choices",
         ),
     ],
@@ -687,6 +687,7 @@ def test_schema_closes_every_object(schema: dict[str, Any]) -> None:
         "optout_list",
         "registries",
         "crawl",
+        "jurisdiction_thresholds",
     }
     assert schema["additionalProperties"] is False
     for definition in schema["$defs"].values():

@@ -13,7 +13,13 @@ from typing import Any
 
 import pytest
 
-from auditor.config import CrawlerDeclaration, CrawlSettings, Target, load_config
+from auditor.config import (
+    CrawlerDeclaration,
+    CrawlSettings,
+    JurisdictionThresholds,
+    Target,
+    load_config,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", ROOT / "docs" / "configuration.md"]
@@ -112,6 +118,7 @@ def documented_value(cell: str) -> Any:
         pytest.param("crawler", CrawlerDeclaration, id="crawler"),
         pytest.param("targets", Target, id="targets"),
         pytest.param("crawl", CrawlSettings, id="crawl"),
+        pytest.param("jurisdiction_thresholds", JurisdictionThresholds, id="thresholds"),
     ],
 )
 def test_every_field_is_documented_and_every_documented_field_exists(
@@ -129,6 +136,12 @@ def test_documented_crawler_defaults_are_the_model_defaults() -> None:
 def test_documented_crawl_defaults_are_the_model_defaults() -> None:
     defaults = CrawlSettings().model_dump(mode="json")
     for field, (default, _) in table("crawl").items():
+        assert documented_value(default) == defaults[field], field
+
+
+def test_documented_thresholds_are_the_model_defaults() -> None:
+    defaults = JurisdictionThresholds().model_dump(mode="json")
+    for field, (default, _) in table("jurisdiction_thresholds").items():
         assert documented_value(default) == defaults[field], field
 
 

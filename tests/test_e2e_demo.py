@@ -126,7 +126,9 @@ def test_fetched_image_facts(demo: DemoAudit) -> None:
     assert harbour["sha256"] == hashlib.sha256(data).hexdigest()
     assert (harbour["width"], harbour["height"]) == (640, 480)
     assert harbour["gps"] is True
-    assert harbour["faces"] is None  # no detector yet: not evaluated, never zero
+    assert harbour["faces"] == 0  # a harbour scene: detection ran and found no one
+    assert harbour["face_boxes"] == []
+    assert harbour["gps_country"] == "GB"  # the EXIF position (London), looked up offline
     assert len(harbour["phash"]) == 16
     assert set(harbour["page_urls"]) >= {demo.server.url("/"), demo.server.url("/gallery.html")}
     assert harbour["jurisdictions"]["UK"] == 1.0

@@ -1,4 +1,4 @@
-"""Per-image facts: format, size, dimensions, EXIF/GPS, perceptual hash (later XMP, C2PA, faces).
+"""Per-image facts: format, size, dimensions, EXIF/GPS, perceptual hash, XMP, C2PA, faces.
 
 Entry point
     :func:`extract_image` takes the bytes the crawler fetched and returns a frozen
@@ -60,6 +60,7 @@ from typing import Final
 
 from auditor.extract.c2pa import extract_c2pa
 from auditor.extract.exif import extract_exif
+from auditor.extract.faces import extract_faces
 from auditor.extract.imagefacts import (
     DECODABLE_FORMATS,
     ERROR_CODES,
@@ -88,6 +89,7 @@ EXTRACTORS: dict[str, Extractor] = {
     "phash": extract_phash,
     "xmp": extract_xmp,
     "c2pa": extract_c2pa,
+    "faces": extract_faces,
 }
 """The extractors :func:`extract_image` runs, in this order (see the module docstring)."""
 

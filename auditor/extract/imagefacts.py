@@ -114,6 +114,32 @@ class ExifFacts:
 
 
 @dataclass(frozen=True)
+class FaceBox:
+    """One detected face, in pixel coordinates of the full-size image (not the reduced decode)."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    confidence: float
+    """Detector confidence, 0..1."""
+
+
+@dataclass(frozen=True)
+class FaceFacts:
+    """What face detection found in the reduced decode of one image.
+
+    Only counts and boxes: nothing about who the people are, and never age, ethnicity or
+    nationality. ``count == len(boxes)``; ``detector`` names the model and its version so a
+    stored count can be traced to what produced it.
+    """
+
+    count: int
+    boxes: tuple[FaceBox, ...]
+    detector: str
+
+
+@dataclass(frozen=True)
 class ImageFacts:
     """Facts about one image; ``sha256`` and ``size_bytes`` are always set.
 
@@ -137,6 +163,7 @@ class ImageFacts:
     error_detail: str | None = None
     xmp: XmpFacts | None = None  # None: not examined; XmpFacts(): examined, no packet found
     c2pa: C2paFacts | None = None  # None: not examined (no C2PA support installed, or no image)
+    faces: FaceFacts | None = None  # None: not examined (no pixels, or no detector installed)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ def _cell(text: str) -> str:
 
 def _rule_row(rule: Rule) -> str:
     references = "; ".join(_cell(ref) for ref in rule.references)
+    tags = ", ".join(f"`{tag}`" for tag in rule.tags)
     return (
         f"| `{rule.id}` | {_cell(rule.title)} | {rule.subject.value} | "
-        f"{rule.severity.value} | {references} |"
+        f"{rule.severity.value} | {references} | {tags} |"
     )
 
 
@@ -35,8 +36,8 @@ def _pack_section(pack: Pack) -> list[str]:
         out[-1] += f" · effective from: {pack.effective_from.isoformat()}"
     out += [
         "",
-        "| Rule | Title | Subject | Severity | References |",
-        "|---|---|---|---|---|",
+        "| Rule | Title | Subject | Severity | References | Tags |",
+        "|---|---|---|---|---|---|",
     ]
     out += [_rule_row(rule) for rule in pack.rules]
     out.append("")

@@ -2,6 +2,8 @@
 
 The order of law.md section 1, with Kleene conditions (``None`` is UNKNOWN):
 
+0. the pack's jurisdiction scope gate (:mod:`auditor.policy.scope`): FALSE -> ``not_applicable``;
+   UNKNOWN (no jurisdiction evidence: strictest) -> evaluate, marked like an unknown gate;
 1. ``applies_when`` FALSE -> ``not_applicable``; UNKNOWN -> evaluate anyway (precautionary) and
    record ``"applicability": "unknown"`` in the evidence;
 2. ``fail_when`` TRUE -> ``fail``; UNKNOWN -> ``on_missing``;
@@ -23,6 +25,7 @@ from typing import Any
 from auditor.model import FINDING_OUTCOMES, Finding, Outcome, Severity, Subject, frozen_map
 from auditor.policy.compiler import Compiled, FactGetter, Facts
 from auditor.policy.operators import MISSING
+from auditor.policy.scope import ScopeDecision, ScopeSettings, scope_of
 from auditor.policy.templates import Template
 
 __all__ = [
@@ -57,6 +60,7 @@ class Rule:
     severity: Severity
     references: tuple[str, ...]
     tags: tuple[str, ...]
+    jurisdiction_gate: bool  # False: the rule's own applies_when alone decides its reach
     applies_when: Compiled | None
     fail_when: Compiled
     review_when: Compiled | None
@@ -196,22 +200,42 @@ def _verdict(rule: Rule, facts: Facts) -> tuple[Outcome, str]:
     return (Outcome.PASS, "pass") if passed else (Outcome.REVIEW, "review")
 
 
-def _decide(rule: Rule, facts: Facts) -> tuple[Outcome, str, bool]:
-    """Return the outcome, why (fail/review/missing/pass/not_applicable), and unknown gate."""
-    unknown_gate = False
+_DEFAULT_SCOPE = ScopeSettings()
+
+
+@dataclass(frozen=True)
+class _Decision:
+    outcome: Outcome
+    reason: str  # fail | review | missing | pass | not_applicable
+    unknown_gate: bool
+    scope: str
+
+
+def _decide(rule: Rule, facts: Facts, settings: ScopeSettings) -> _Decision:
+    """Scope gate, then ``applies_when``, then the verdict (see the module docstring)."""
+    scope = (
+        scope_of(rule.jurisdiction, rule.subject, rule.severity, facts, settings)
+        if rule.jurisdiction_gate
+        else ScopeDecision(True, "the rule's applies_when decides its reach")
+    )
+    if scope.in_scope is False:
+        return _Decision(Outcome.NOT_APPLICABLE, "not_applicable", False, scope.reason)
+    unknown_gate = scope.in_scope is None
     if rule.applies_when is not None:
         gate = rule.applies_when.test(facts)
         if gate is False:
-            return Outcome.NOT_APPLICABLE, "not_applicable", False
-        unknown_gate = gate is None
+            return _Decision(Outcome.NOT_APPLICABLE, "not_applicable", False, scope.reason)
+        unknown_gate = unknown_gate or gate is None
     outcome, reason = _verdict(rule, facts)
-    return outcome, reason, unknown_gate
+    return _Decision(outcome, reason, unknown_gate, scope.reason)
 
 
-def evaluate_rule(rule: Rule, facts: Facts) -> RuleResult:
+def evaluate_rule(rule: Rule, facts: Facts, settings: ScopeSettings = _DEFAULT_SCOPE) -> RuleResult:
     """Evaluate one rule on one subject's facts."""
-    outcome, reason, unknown_gate = _decide(rule, facts)
-    return RuleResult(outcome, _severity(rule, facts), reason, unknown_gate)
+    decision = _decide(rule, facts, settings)
+    return RuleResult(
+        decision.outcome, _severity(rule, facts), decision.reason, decision.unknown_gate
+    )
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
@@ -229,7 +253,7 @@ def _jsonable(value: object) -> Any:
     return str(value)
 
 
-def _evidence(rule: Rule, facts: Facts, unknown_gate: bool) -> dict[str, Any]:
+def _evidence(rule: Rule, facts: Facts, decision: _Decision) -> dict[str, Any]:
     evidence: dict[str, Any] = {}
     missing: list[str] = []
     for name, read in rule.readers:
@@ -240,8 +264,9 @@ def _evidence(rule: Rule, facts: Facts, unknown_gate: bool) -> dict[str, Any]:
             evidence[name] = _jsonable(value)
     if missing:
         evidence["missing"] = missing
-    if unknown_gate:
+    if decision.unknown_gate:
         evidence["applicability"] = "unknown"
+    evidence["scope"] = decision.scope
     return evidence
 
 
@@ -276,17 +301,19 @@ def evaluate(
     image_url: str | None = None,
     page_url: str | None = None,
     site: str | None = None,
+    scope: ScopeSettings = _DEFAULT_SCOPE,
 ) -> SubjectResult:
     """Evaluate every rule for ``subject``; ``key`` identifies the subject (URL, sha256 ...)."""
     subject = Subject(subject)
     findings: list[Finding] = []
     outcomes: list[tuple[str, str, Outcome]] = []
     for rule in policy.rules_for(subject):
-        outcome, reason, unknown_gate = _decide(rule, facts)
+        decision = _decide(rule, facts, scope)
+        outcome, reason = decision.outcome, decision.reason
         outcomes.append((rule.pack, rule.id, outcome))
         if outcome not in FINDING_OUTCOMES:
             continue
-        evidence = _evidence(rule, facts, unknown_gate)
+        evidence = _evidence(rule, facts, decision)
         findings.append(
             Finding(
                 rule_id=rule.id,

@@ -10,14 +10,35 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from enum import StrEnum
 from types import MappingProxyType
 
 from auditor.model import Subject
+from auditor.policy.declaration_facts import DECLARATION_FACTS
+from auditor.policy.factspec import (
+    DATASET_SUBJECTS,
+    FETCH_NOTE,
+    IMAGE_SUBJECTS,
+    JURISDICTIONS,
+    LAWFUL_BASES,
+    PURPOSES,
+    SITE_CATEGORIES,
+    SITE_SUBJECTS,
+    USAGE_PURPOSES,
+    VERDICTS,
+    FactSpec,
+    FactType,
+)
+from auditor.policy.factspec import FactType as T
+from auditor.policy.factspec import dataset_fact as _dataset
+from auditor.policy.factspec import image_fact as _image
+from auditor.policy.factspec import site_fact as _site
 
 __all__ = [
     "FACTS",
+    "JURISDICTIONS",
+    "LAWFUL_BASES",
+    "PURPOSES",
+    "SITE_CATEGORIES",
     "FactSpec",
     "FactType",
     "fact_names",
@@ -26,172 +47,8 @@ __all__ = [
     "render_fact_catalogue_markdown",
 ]
 
-
-class FactType(StrEnum):
-    """The value type of a fact; decides which operators and operands are accepted."""
-
-    STR = "str"
-    INT = "int"
-    FLOAT = "float"
-    BOOL = "bool"
-    LIST = "list[str]"
-    DATETIME = "date-time"
-    ENUM = "enum"
-
-
-@dataclass(frozen=True)
-class FactSpec:
-    """One catalogue entry.
-
-    ``values`` lists the allowed values of an enum fact, or of the items of a list fact when the
-    vocabulary is closed. ``per_jurisdiction`` facts may hold ``{"UK": ..., "EU": ...}``; the
-    engine resolves them with the evaluating pack's jurisdiction (a missing entry is ``None``).
-    """
-
-    name: str
-    type: FactType
-    subjects: frozenset[Subject]
-    description: str
-    nullable: bool = False
-    values: tuple[str, ...] = ()
-    per_jurisdiction: bool = False
-
-    @property
-    def type_label(self) -> str:
-        """Human-readable type, e.g. ``enum (a | b)`` or ``int | null``."""
-        label = str(self.type)
-        if self.values:
-            label += " (" + " | ".join(self.values) + ")"
-        if self.nullable:
-            label += " | null"
-        return label
-
-
-_ALL = frozenset(Subject)
-_SITE = frozenset({Subject.SITE, Subject.IMAGE})
-_IMAGE = frozenset({Subject.IMAGE})
-
-PURPOSES = (
-    "ai-train",
-    "genai-train",
-    "facial-recognition",
-    "biometric-identification",
-    "search",
-    "research",
-    "tdm",
-    "dataset-resale",
-    "safety",
-    "other",
-)
-LAWFUL_BASES = (
-    "consent",
-    "contract",
-    "legal-obligation",
-    "vital-interests",
-    "public-task",
-    "legitimate-interests",
-    "none",
-)
-USAGE_PURPOSES = ("crawl", "search", "tdm", "ai-train", "genai-train", "ai-input")
-VERDICTS = ("allowed", "disallowed", "unknown")
-JURISDICTIONS = ("UK", "EU", "US", "US-IL", "US-TX", "US-CA", "AU", "CA")
-
-_DECL = "Missing when the declaration does not set it; null means declared as not provided."
-_FETCH = "Missing when the image was not fetched or could not be decoded."
-
-T = FactType
-
-
-def _decl(
-    name: str,
-    type_: FactType,
-    text: str,
-    *,
-    values: tuple[str, ...] = (),
-    per_jurisdiction: bool = False,
-) -> FactSpec:
-    return FactSpec(
-        f"crawler.{name}",
-        type_,
-        _ALL,
-        f"{text} {_DECL}",
-        nullable=True,
-        values=values,
-        per_jurisdiction=per_jurisdiction,
-    )
-
-
-def _site(name: str, type_: FactType, text: str, *, nullable: bool = False) -> FactSpec:
-    return FactSpec(f"site.{name}", type_, _SITE, text, nullable)
-
-
-def _image(name: str, type_: FactType, text: str, *, nullable: bool = False) -> FactSpec:
-    return FactSpec(f"image.{name}", type_, _IMAGE, text, nullable)
-
-
 _CATALOGUE: tuple[FactSpec, ...] = (
-    # -- the declaration (DESIGN 4.1): available on every subject
-    _decl("name", T.STR, "The audited crawler's name."),
-    _decl("operator", T.STR, "The controller operating the crawler."),
-    _decl("user_agent", T.STR, "The User-Agent string the crawler sends."),
-    _decl("robots_tokens", T.LIST, "Product tokens the crawler answers to in robots.txt."),
-    _decl("purposes", T.LIST, "What the collected images are used for.", values=PURPOSES),
-    _decl(
-        "collection",
-        T.ENUM,
-        "Whether collection is targeted at chosen sources or untargeted.",
-        values=("targeted", "untargeted"),
-    ),
-    _decl(
-        "lawful_basis",
-        T.ENUM,
-        "The UK/EU GDPR Art. 6 basis claimed; may be given per jurisdiction "
-        "({UK: ..., EU: ...}) and is then resolved with the pack's jurisdiction, a missing "
-        "entry resolving to null.",
-        values=LAWFUL_BASES,
-        per_jurisdiction=True,
-    ),
-    _decl(
-        "legitimate_interests_assessment",
-        T.STR,
-        "Reference to the legitimate interests assessment.",
-    ),
-    _decl(
-        "special_category_condition",
-        T.STR,
-        "The Art. 9(2) condition claimed for special-category (biometric) data.",
-    ),
-    _decl("retention_days", T.INT, "Days collected images are kept; null means no limit set."),
-    _decl("dpia", T.STR, "Reference to the data protection impact assessment."),
-    _decl("privacy_notice", T.STR, "URL of the public privacy notice covering the crawler."),
-    _decl("optout_channel", T.STR, "URL or address where people can object or opt out."),
-    _decl(
-        "optout_requires_photo",
-        T.BOOL,
-        "Whether the opt-out channel asks people for a photo of themselves.",
-    ),
-    _decl("honours", T.LIST, "Opt-out mechanisms the crawler honours (robots.txt, tdmrep ...)."),
-    _decl("markets", T.LIST, "Jurisdictions where it operates or whose residents it targets."),
-    _decl("sells_access", T.BOOL, "Whether access to the collection or its outputs is sold."),
-    _decl(
-        "customers",
-        T.LIST,
-        "Who uses the outputs (internal, law-enforcement, private, public).",
-    ),
-    _decl(
-        "targeting_criteria",
-        T.STR,
-        "How a 'targeted' collection chooses its sources (a claim a person must check).",
-    ),
-    _decl(
-        "gpai_provider",
-        T.BOOL,
-        "Whether the operator provides a general-purpose AI model (EU AI Act Art 53 duties).",
-    ),
-    _decl("copyright_policy", T.STR, "Reference to the copyright policy (AI Act Art 53(1)(c))."),
-    _decl("training_summary", T.STR, "URL of the public training-content summary (Art 53(1)(d))."),
-    _decl("rightholder_contact", T.STR, "Where rights holders can complain (GPAI Code M1.5)."),
-    _decl("crawler_info_url", T.STR, "Public page describing the crawler and its tokens (M1.3)."),
+    *DECLARATION_FACTS,
     # -- the site an image or page belongs to
     _site("url", T.STR, "The site's origin (scheme://host[:port])."),
     _site("host", T.STR, "The site's host name."),
@@ -201,12 +58,18 @@ _CATALOGUE: tuple[FactSpec, ...] = (
         "Country-code top-level domain of the host; null for generic TLDs.",
         nullable=True,
     ),
+    _site(
+        "categories",
+        T.LIST,
+        "Categories of the site as declared for its target (health, adult, news ...); missing "
+        "when none were declared (the auditor does not classify sites itself).",
+    ),
     _site("pages", T.INT, "Pages crawled on the site in this run."),
     _site("images", T.INT, "Images found on the site in this run."),
     FactSpec(
         "site.robots_status",
         T.ENUM,
-        _SITE,
+        SITE_SUBJECTS,
         "Outcome of fetching the site's robots.txt.",
         values=("parsed", "unavailable", "unreachable"),
     ),
@@ -223,26 +86,35 @@ _CATALOGUE: tuple[FactSpec, ...] = (
     ),
     _image("status", T.INT, "HTTP status of the image fetch; null if not fetched.", nullable=True),
     _image("content_type", T.STR, "Content-Type of the image response.", nullable=True),
-    _image("format", T.STR, f"Decoded image format (JPEG, PNG ...). {_FETCH}", nullable=True),
-    _image("width", T.INT, f"Width in pixels. {_FETCH}"),
-    _image("height", T.INT, f"Height in pixels. {_FETCH}"),
-    _image("size_bytes", T.INT, f"Size of the image body in bytes. {_FETCH}"),
-    _image("sha256", T.STR, f"SHA-256 of the image bytes. {_FETCH}"),
-    _image("phash", T.STR, f"Perceptual hash of the image. {_FETCH}"),
-    _image("gps", T.BOOL, f"Whether embedded metadata carries GPS coordinates. {_FETCH}"),
+    _image("format", T.STR, f"Decoded image format (JPEG, PNG ...). {FETCH_NOTE}", nullable=True),
+    _image("width", T.INT, f"Width in pixels. {FETCH_NOTE}"),
+    _image("height", T.INT, f"Height in pixels. {FETCH_NOTE}"),
+    _image("size_bytes", T.INT, f"Size of the image body in bytes. {FETCH_NOTE}"),
+    _image("sha256", T.STR, f"SHA-256 of the image bytes. {FETCH_NOTE}"),
+    _image("phash", T.STR, f"Perceptual hash of the image. {FETCH_NOTE}"),
+    _image("gps", T.BOOL, f"Whether embedded metadata carries GPS coordinates. {FETCH_NOTE}"),
     _image(
         "camera_serial",
         T.BOOL,
-        f"Whether embedded metadata carries a camera or lens serial number. {_FETCH}",
+        f"Whether embedded metadata carries a camera or lens serial number. {FETCH_NOTE}",
     ),
-    _image("exif_artist", T.STR, f"EXIF Artist. {_FETCH}", nullable=True),
-    _image("exif_copyright", T.STR, f"EXIF Copyright. {_FETCH}", nullable=True),
-    _image("exif_datetime", T.STR, f"EXIF DateTimeOriginal as written. {_FETCH}", nullable=True),
+    _image("exif_artist", T.STR, f"EXIF Artist. {FETCH_NOTE}", nullable=True),
+    _image("exif_copyright", T.STR, f"EXIF Copyright. {FETCH_NOTE}", nullable=True),
+    _image(
+        "exif_datetime", T.STR, f"EXIF DateTimeOriginal as written. {FETCH_NOTE}", nullable=True
+    ),
     _image(
         "faces",
         T.INT,
-        "Number of faces detected. No extractor produces it yet, so it is missing and rules "
-        "that need it give insufficient_data.",
+        "Number of faces detected (docs/faces.md). Missing when the image was not decoded or "
+        "no detector is installed, so rules that need it never pass on it.",
+    ),
+    _image(
+        "gps_country",
+        T.STR,
+        "ISO 3166 country of the EXIF GPS position (offline, coarse); null when the image has "
+        "no usable position. Missing when EXIF was not examined.",
+        nullable=True,
     ),
     _image("collected_at", T.DATETIME, "When the image was collected (ISO 8601)."),
     _image(
@@ -257,7 +129,7 @@ _CATALOGUE: tuple[FactSpec, ...] = (
         FactSpec(
             f"usage.{purpose}",
             T.ENUM,
-            _IMAGE,
+            IMAGE_SUBJECTS,
             f"Usage verdict for {purpose}, for the declared crawler's robots tokens; unknown is "
             "never permission. Missing when no verdict was computed.",
             values=VERDICTS,
@@ -267,7 +139,7 @@ _CATALOGUE: tuple[FactSpec, ...] = (
     FactSpec(
         "usage.conflicts",
         T.LIST,
-        _IMAGE,
+        IMAGE_SUBJECTS,
         "Purposes on which one mechanism allows and another disallows (the verdict is the "
         "disallow; the conflict shows publisher inconsistency).",
         values=USAGE_PURPOSES,
@@ -276,33 +148,33 @@ _CATALOGUE: tuple[FactSpec, ...] = (
     FactSpec(
         "signals.mechanisms",
         T.LIST,
-        _IMAGE,
+        IMAGE_SUBJECTS,
         "Mechanisms that produced evidence for the image (robots, x_robots_tag, tdmrep.file, "
         "iptc.data_mining, ...), whether or not it changed a verdict.",
     ),
     FactSpec(
         "signals.disallowing",
         T.LIST,
-        _IMAGE,
+        IMAGE_SUBJECTS,
         "Mechanisms whose evidence disallows at least one purpose for the image.",
     ),
     FactSpec(
         "signals.reserving",
         T.LIST,
-        _IMAGE,
+        IMAGE_SUBJECTS,
         "Mechanisms whose own (non-heuristic) evidence disallows crawl, tdm, ai-train or "
         "genai-train for the image: machine-readable reservations in the DSM Art 4(3) sense.",
     ),
     FactSpec(
         "signals.heuristic_reserving",
         T.LIST,
-        _IMAGE,
+        IMAGE_SUBJECTS,
         "Mechanisms that reserve only by heuristic (robots.txt groups for AI crawler tokens).",
     ),
     FactSpec(
         "signals.not_evaluated",
         T.LIST,
-        _IMAGE,
+        IMAGE_SUBJECTS,
         "Mechanisms that could not be evaluated for the image (not fetched, file refused, "
         "support not installed): their silence is not evidence.",
     ),
@@ -311,9 +183,58 @@ _CATALOGUE: tuple[FactSpec, ...] = (
         FactSpec(
             f"jurisdiction.{code}",
             T.FLOAT,
-            _SITE,
+            SITE_SUBJECTS,
             f"Likelihood (0..1) that the people concerned are in {code}. Missing when no "
             "jurisdiction evidence was computed.",
+        )
+        for code in JURISDICTIONS
+    ),
+    # -- dataset aggregates over every image of the run (law.md 2, agg.*)
+    _dataset("images", T.INT, "Images found in the run, fetched or not."),
+    _dataset(
+        "optout_collected",
+        T.INT,
+        "Images fetched although they match the operator's opt-out list (objections, erasure "
+        "requests). Missing when no opt-out list was configured (optout_list in audit.yaml): "
+        "then nothing could be checked.",
+    ),
+    _dataset("images_fetched", T.INT, "Images whose bytes were fetched."),
+    _dataset("faces_examined", T.INT, "Images on which face detection ran."),
+    _dataset("images_with_faces", T.INT, "Images with at least one detected face."),
+    _dataset(
+        "faces_share",
+        T.FLOAT,
+        "Share (0..1) of examined images with a face; missing when none was examined.",
+    ),
+    _dataset("images_with_gps", T.INT, "Images whose metadata carries GPS coordinates."),
+    _dataset(
+        "gps_share",
+        T.FLOAT,
+        "Share (0..1) of images with readable EXIF that carry GPS; missing when none had EXIF.",
+    ),
+    _dataset(
+        "reserved_collected",
+        T.INT,
+        "Images fetched although a machine-readable reservation (signals.reserving) covered "
+        "them: collected despite an opt-out.",
+    ),
+    _dataset(
+        "reserved_share",
+        T.FLOAT,
+        "Share (0..1) of fetched images collected despite a reservation.",
+    ),
+    _dataset(
+        "jurisdiction_unknown",
+        T.FLOAT,
+        "Share (0..1) of images with no jurisdiction evidence at all.",
+    ),
+    *(
+        FactSpec(
+            f"dataset.jurisdiction.{code}",
+            T.FLOAT,
+            DATASET_SUBJECTS,
+            f"Expected share (0..1) of the images concerning {code}: the mean likelihood over "
+            "images with jurisdiction evidence. Missing when no image had any.",
         )
         for code in JURISDICTIONS
     ),

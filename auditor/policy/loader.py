@@ -205,6 +205,7 @@ def _compile_rule(
         severity=spec.severity,
         references=tuple(spec.references),
         tags=tuple(spec.tags),
+        jurisdiction_gate=spec.scope == "jurisdiction",
         applies_when=conditions.get("applies_when"),
         fail_when=fail_when,
         review_when=conditions.get("review_when"),

@@ -65,6 +65,10 @@ class RuleSpec(_Strict):
     severity: Severity
     references: Annotated[list[Text], Field(min_length=1)]
     tags: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]*$")]] = []
+    # "jurisdiction": the pack's scope gate applies (auditor.policy.scope); "any": the law
+    # defines the reach differently (e.g. AI Act Art 53 binds GPAI providers wherever training
+    # happens), so only applies_when decides.
+    scope: Literal["jurisdiction", "any"] = "jurisdiction"
     applies_when: Condition | None = None
     fail_when: Condition
     review_when: Condition | None = None

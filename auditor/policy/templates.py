@@ -21,6 +21,7 @@ from auditor.model import Outcome, Severity, Subject
 from auditor.policy.compiler import CompileContext, FactGetter, Facts, fact_getter
 from auditor.policy.facts import FACTS, lookup_fact
 from auditor.policy.operators import MISSING
+from auditor.policy.scope import GLOBAL
 
 if TYPE_CHECKING:  # the engine imports this module; these are for annotations only
     from auditor.policy.engine import Pack, PolicySet, Rule
@@ -127,6 +128,7 @@ class RuleExplanation:
     severity: Severity
     references: tuple[str, ...]
     tags: tuple[str, ...]
+    scope: str  # the jurisdiction scope gate in plain words
     conditions: tuple[tuple[str, str], ...]  # (role, readable text)
     escalate: tuple[tuple[Severity, str], ...]  # (severity, readable condition)
     on_missing: Outcome
@@ -148,6 +150,7 @@ class RuleExplanation:
         ]
         if self.tags:
             out.append(f"  tags: {', '.join(self.tags)}")
+        out.append(f"  scope: {self.scope}")
         for role, text in self.conditions:
             out += [f"  {role}:", *("    " + line for line in text.splitlines())]
         for severity, text in self.escalate:
@@ -171,6 +174,23 @@ def explain(policy: PolicySet, rule_id: str) -> RuleExplanation:
     raise PolicyError([Problem("policies", None, f"unknown rule id '{rule_id}'{hint}")])
 
 
+def _scope_text(pack: Pack, rule: Rule) -> str:
+    """Say in plain words which subjects the scope gate lets the rule reach (docs/rules.md 8)."""
+    if not rule.jurisdiction_gate:
+        return "set by applies_when alone (scope: any)"
+    if pack.jurisdiction == GLOBAL:
+        return "everywhere (global pack)"
+    code = pack.jurisdiction
+    where = {
+        Subject.DECLARATION: "no markets are declared",
+        Subject.DATASET: f"dataset.jurisdiction.{code} reaches the {rule.severity} threshold",
+    }.get(rule.subject, f"jurisdiction.{code} reaches the {rule.severity} threshold")
+    return (
+        f"{code} is a declared market or establishment, or {where} "
+        "(audit.yaml jurisdiction_thresholds); unknown jurisdiction is judged strictest"
+    )
+
+
 def _explain(pack: Pack, rule: Rule) -> RuleExplanation:
     names = dict.fromkeys([*rule.facts, *rule.message.facts])
     return RuleExplanation(
@@ -184,6 +204,7 @@ def _explain(pack: Pack, rule: Rule) -> RuleExplanation:
         severity=rule.severity,
         references=rule.references,
         tags=rule.tags,
+        scope=_scope_text(pack, rule),
         conditions=tuple((role, cond.text) for role, cond in rule.conditions),
         escalate=tuple((step.severity, step.when.text) for step in rule.escalate),
         on_missing=rule.on_missing,

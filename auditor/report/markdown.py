@@ -133,6 +133,37 @@ def _write_counts(store: Store, run_id: int, out: TextIO) -> None:
     _table(out, ("Severity", *(_OUTCOME_LABELS[o] for o in _OUTCOMES), "Total"), rows)
 
 
+def _write_dataset(store: Store, run_id: int, out: TextIO) -> None:
+    """Write the aggregates the dataset rules were evaluated on (absent for older runs)."""
+    aggregates = store.run(run_id).aggregates
+    if not aggregates:
+        return
+    facts = aggregates.get("facts", {})
+    out.write("## Dataset\n\n")
+    _table(
+        out,
+        ("Aggregate", "Value"),
+        [(f"`{md_escape(name)}`", md_escape(value)) for name, value in sorted(facts.items())],
+    )
+    per_jurisdiction = aggregates.get("per_jurisdiction", {})
+    if per_jurisdiction:
+        out.write("Expected images per jurisdiction (each image weighted by its likelihood):\n\n")
+        _table(
+            out,
+            ("Jurisdiction", "Images", "With faces", "With GPS", "Collected despite a reservation"),
+            [
+                (
+                    md_escape(code),
+                    md_escape(row.get("expected_images")),
+                    md_escape(row.get("expected_with_faces")),
+                    md_escape(row.get("expected_with_gps")),
+                    md_escape(row.get("expected_reserved_collected")),
+                )
+                for code, row in sorted(per_jurisdiction.items())
+            ],
+        )
+
+
 def _write_skips(store: Store, run_id: int, out: TextIO) -> None:
     summary = store.run_summary(run_id)
     out.write("## Skips by reason\n\n")
@@ -227,6 +258,7 @@ def render_markdown(
     """Write the Markdown summary of run ``run_id`` to ``out``."""
     _write_provenance(store, run_id, out)
     _write_counts(store, run_id, out)
+    _write_dataset(store, run_id, out)
     _write_rules(store, run_id, out)
     _write_findings(store, run_id, out, max_findings_per_severity)
     _write_skips(store, run_id, out)

@@ -138,9 +138,15 @@ class Store:
         return StoreWriter(self._engine, run_id, batch_size=batch_size)
 
     def finish_run(
-        self, run_id: int, *, finished_at: str, status: str, counters: RunCounters
+        self,
+        run_id: int,
+        *,
+        finished_at: str,
+        status: str,
+        counters: RunCounters,
+        aggregates: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record the end of a run: its time, final status and counters."""
+        """Record the end of a run: its time, final status, counters and dataset aggregates."""
         if status not in FINAL_STATUSES:
             raise ValueError(f"run status {status!r}: expected one of {', '.join(FINAL_STATUSES)}")
         values = {
@@ -154,6 +160,7 @@ class Store:
             "findings_json": dumps(counters.findings),
             "by_severity_json": dumps(counters.by_severity),
             "passes_json": dumps(counters.passes),
+            "aggregates_json": None if aggregates is None else dumps(aggregates),
         }
         try:
             with self._engine.begin() as connection:

@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 
 from auditor.extract import ExifFacts, ImageFacts
 from auditor.extract.embedded import C2paFacts, XmpFacts
+from auditor.extract.imagefacts import FaceFacts
+from auditor.jurisdiction import Evidence as JurisdictionEvidence
 from auditor.model import (
     Evaluation,
     ImageContext,
@@ -196,6 +198,9 @@ class ImageExport:
     usage_conflicts: tuple[str, ...] = ()
     xmp: XmpFacts | None = None
     c2pa: C2paFacts | None = None
+    face_detection: FaceFacts | None = None
+    gps_country: str | None = None
+    jurisdiction_evidence: tuple[JurisdictionEvidence, ...] = ()
 
     json_keys: ClassVar[tuple[str, ...]] = (
         "url",
@@ -227,6 +232,10 @@ class ImageExport:
         "usage_conflicts",
         "xmp",
         "c2pa",
+        "face_boxes",
+        "face_detector",
+        "gps_country",
+        "jurisdiction_evidence",
     )
 
     @property
@@ -285,6 +294,14 @@ class ImageExport:
             "usage_conflicts": list(self.usage_conflicts),
             "xmp": facts_to_json(self.xmp),
             "c2pa": facts_to_json(self.c2pa),
+            "face_boxes": (
+                None
+                if self.face_detection is None
+                else [facts_to_json(box) for box in self.face_detection.boxes]
+            ),
+            "face_detector": None if self.face_detection is None else self.face_detection.detector,
+            "gps_country": self.gps_country,
+            "jurisdiction_evidence": [facts_to_json(item) for item in self.jurisdiction_evidence],
         }
 
     def to_facts(self) -> ImageFacts | None:
@@ -305,6 +322,7 @@ class ImageExport:
             error_detail=self.extract_error_detail,
             xmp=self.xmp,
             c2pa=self.c2pa,
+            faces=self.face_detection,
         )
 
     def to_record(self) -> ImageRecord:
@@ -329,6 +347,8 @@ class ImageExport:
             usage=frozen_map(self.usage),
             usage_conflicts=self.usage_conflicts,
             jurisdictions=frozen_map(self.jurisdictions),
+            jurisdiction_evidence=self.jurisdiction_evidence,
+            gps_country=self.gps_country,
         )
 
 

@@ -107,6 +107,9 @@ def get_run(connection: Connection, run_id: int) -> RunRow:
             by_severity=counts_from_json(run.by_severity_json),
             passes=counts_from_json(run.passes_json),
         ),
+        aggregates=(
+            None if run.aggregates_json is None else frozen_map(json.loads(run.aggregates_json))
+        ),
     )
 
 

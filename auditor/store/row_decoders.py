@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from auditor.extract.embedded import C2paFacts, XmpFacts
+from auditor.extract.imagefacts import FaceFacts
+from auditor.jurisdiction import Evidence as JurisdictionEvidence
 from auditor.model import (
     Evaluation,
     ImageContext,
@@ -106,6 +108,16 @@ def image_from_row(
         xmp=None if row.xmp_json is None else facts_from_json(XmpFacts, json.loads(row.xmp_json)),
         c2pa=(
             None if row.c2pa_json is None else facts_from_json(C2paFacts, json.loads(row.c2pa_json))
+        ),
+        face_detection=(
+            None
+            if row.faces_json is None
+            else facts_from_json(FaceFacts, json.loads(row.faces_json))
+        ),
+        gps_country=row.gps_country,
+        jurisdiction_evidence=tuple(
+            facts_from_json(JurisdictionEvidence, item)
+            for item in json.loads(row.jurisdiction_evidence_json)
         ),
     )
 

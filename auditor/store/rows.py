@@ -19,6 +19,7 @@ from pathlib import PurePath
 from typing import Any, Protocol
 
 from auditor.extract.embedded import C2paFacts, XmpFacts
+from auditor.extract.imagefacts import FaceFacts
 from auditor.model import (
     FINDING_OUTCOMES,
     Evaluation,
@@ -127,7 +128,7 @@ def _pairs(pairs: Iterable[tuple[str, str]]) -> str:
     return dumps([list(pair) for pair in pairs])
 
 
-def _facts_json(value: XmpFacts | C2paFacts | None) -> str | None:
+def _facts_json(value: XmpFacts | C2paFacts | FaceFacts | None) -> str | None:
     """Return embedded facts as a JSON object (``dataclasses.asdict``), ``None``: not examined.
 
     Values are kept as the extractor produced them (it cleans and coarsens); nothing is dropped.
@@ -187,7 +188,7 @@ def page_row(page: PageRecord) -> Row:
 
 
 def image_row(image: ImageRecord) -> Row:
-    """Return the ``images`` row for ``image``; ``faces`` stays NULL (not evaluated)."""
+    """Return the ``images`` row for ``image``; ``faces`` is NULL when detection did not run."""
     facts = image.facts
     exif = facts.exif if facts is not None else None
     usage = _verdicts(image.usage, what=f"usage of {image.url}")
@@ -207,7 +208,12 @@ def image_row(image: ImageRecord) -> Row:
         "width": facts.width if facts is not None else None,
         "height": facts.height if facts is not None else None,
         "frames": facts.frames if facts is not None else None,
-        "faces": None,
+        "faces": facts.faces.count if facts is not None and facts.faces is not None else None,
+        "faces_json": _facts_json(facts.faces) if facts is not None else None,
+        "gps_country": image.gps_country,
+        "jurisdiction_evidence_json": dumps(
+            [dataclasses.asdict(item) for item in image.jurisdiction_evidence]
+        ),
         "gps": exif.gps_present if exif is not None else None,
         "gps_lat": _finite(exif.gps_lat) if exif is not None else None,
         "gps_lon": _finite(exif.gps_lon) if exif is not None else None,

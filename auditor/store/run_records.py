@@ -36,6 +36,7 @@ class RunRow:
     config: Mapping[str, Any]
     options: Mapping[str, Any]
     counters: RunCounters
+    aggregates: Mapping[str, Any] | None = None  # dataset aggregates; None: not computed
 
 
 @dataclass(frozen=True)

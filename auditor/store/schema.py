@@ -111,6 +111,7 @@ class Run(Base):
     findings_json: Mapped[str] = mapped_column(server_default="{}")
     by_severity_json: Mapped[str] = mapped_column(server_default="{}")
     passes_json: Mapped[str] = mapped_column(server_default="{}")
+    aggregates_json: Mapped[str | None]
 
 
 class Site(Base):
@@ -177,11 +178,13 @@ USAGE_COLUMNS: dict[str, str] = {
 class Image(Base):
     """One image URL in one run: fetch result, extracted facts and per-purpose usage verdicts.
 
-    ``gps`` is NULL when EXIF was not examined (not fetched, or not an image), and
-    ``faces`` is NULL until face detection exists: NULL always means "not evaluated", never 0.
-    Likewise ``xmp_json`` and ``c2pa_json`` (the :class:`~auditor.extract.embedded.XmpFacts` and
-    :class:`~auditor.extract.embedded.C2paFacts` as JSON objects) are NULL when not examined.
-    ``usage_conflicts_json`` lists the purposes on which mechanisms disagreed.
+    ``gps`` is NULL when EXIF was not examined (not fetched, or not an image), and ``faces``
+    (with ``faces_json``, the boxes and detector) is NULL when face detection did not run: NULL
+    always means "not evaluated", never 0. Likewise ``xmp_json`` and ``c2pa_json`` (the
+    :class:`~auditor.extract.embedded.XmpFacts` and :class:`~auditor.extract.embedded.C2paFacts`
+    as JSON objects) are NULL when not examined. ``usage_conflicts_json`` lists the purposes on
+    which mechanisms disagreed; ``jurisdiction_evidence_json`` the evidence behind
+    ``jurisdictions_json``; ``gps_country`` the country of the (coarsened) GPS position.
     """
 
     __tablename__ = "images"
@@ -235,6 +238,9 @@ class Image(Base):
     usage_conflicts_json: Mapped[str] = mapped_column(server_default="[]")
     xmp_json: Mapped[str | None]
     c2pa_json: Mapped[str | None]
+    faces_json: Mapped[str | None]
+    gps_country: Mapped[str | None]
+    jurisdiction_evidence_json: Mapped[str] = mapped_column(server_default="[]")
 
 
 class ImageContext(Base):

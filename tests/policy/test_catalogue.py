@@ -32,6 +32,7 @@ def test_catalogue_lists_every_rule_under_its_pack() -> None:
             assert f"| {rule.severity.value} |" in row
             assert f"| {rule.subject.value} |" in row
             assert all(ref.replace("|", "\\|") in row for ref in rule.references)
+            assert all(f"`{tag}`" in row for tag in rule.tags)
 
 
 def test_eu_ai_act_rules_are_catalogued() -> None:
@@ -39,7 +40,7 @@ def test_eu_ai_act_rules_are_catalogued() -> None:
     assert "## `eu-ai-act`: " in text
     assert "Jurisdiction: EU · status: `in_force` · version: 2026.11" in text
     for rule_id, subject, severity in [
-        ("EU-AIA-A05-1E-UNTARGETED-FACE-SCRAPING", "image", "critical"),
+        ("EU-AIA-A05-1E-UNTARGETED-FACE-SCRAPING", "dataset", "critical"),
         ("EU-AIA-A05-1E-DECLARED-UNTARGETED-IDENTIFICATION", "declaration", "critical"),
         ("EU-AIA-A53-1C-COPYRIGHT-POLICY", "declaration", "high"),
         ("EU-AIA-A53-1D-TRAINING-SUMMARY", "declaration", "medium"),

@@ -118,6 +118,7 @@ def test_evidence_lists_referenced_facts_missing_ones_and_unknown_applicability(
         "image.faces": 2,
         "missing": ["jurisdiction.UK", "image.camera_serial"],
         "applicability": "unknown",
+        "scope": "no jurisdiction evidence; unknown jurisdiction is judged by the strictest pack",
     }
     json.dumps(dict(finding.evidence))
 
@@ -218,7 +219,8 @@ def test_explain() -> None:
     assert info.references == ("UK GDPR Art. 5(1)(e)",)
     roles = dict(info.conditions)
     assert roles["fail_when"] == "image.age_days > crawler.retention_days"
-    assert "jurisdiction.UK >= 0.1" in roles["applies_when"]
+    assert roles["applies_when"] == "crawler.retention_days is not null"
+    assert "jurisdiction.UK reaches the high threshold" in info.scope
     assert info.escalate[0][0] is Severity.CRITICAL
     assert {name for name, _, _ in info.facts} >= {"image.age_days", "crawler.retention_days"}
     assert info.file.endswith("uk-gdpr.yaml")
@@ -226,6 +228,7 @@ def test_explain() -> None:
     text = info.to_text()
     assert text.startswith("UK-GDPR-A05-1E-RETENTION-EXPIRED: ")
     assert f"source: {info.file}:{info.line}" in text
+    assert "  scope: UK is a declared market or establishment" in text
 
 
 def test_explain_unknown_rule_suggests() -> None:

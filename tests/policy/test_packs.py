@@ -69,7 +69,11 @@ def test_uk_gdpr_tags_cover_the_five_ico_findings() -> None:
 
 
 def test_uk_gdpr_references_name_real_articles() -> None:
-    pattern = re.compile(r"^(UK GDPR Art\. \d+|DPA 2018 s\.\d+)")
+    # UK data protection law, plus the copyright sources of UK-CDPA-S29A-COMMERCIAL-TDM.
+    pattern = re.compile(
+        r"^(UK GDPR Art\. \d+|DPA 2018 s\.\d+|CDPA 1988 s\.\d+|Data \(Use and Access\) Act 2025 "
+        r"ss?\.\d+|Getty Images v Stability AI \[2025\] EWHC 2863 \(Ch\))"
+    )
     for each in load_packs(["uk-gdpr"]).rules:
         assert each.references
         assert all(pattern.match(ref) for ref in each.references), each.references

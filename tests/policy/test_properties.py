@@ -136,9 +136,10 @@ def make_rule(applies: Compiled | None, fail: Compiled, review: Compiled | None,
               passes: Compiled | None, on_missing: Outcome) -> Rule:  # fmt: skip
     return Rule(
         id="P-RULE", title="p", subject=Subject.IMAGE, severity=Severity.HIGH, references=("x",),
-        tags=(), applies_when=applies, fail_when=fail, review_when=review, pass_when=passes,
-        on_missing=on_missing, escalate=(), message=Template("m", ("m",)), review_message=None,
-        remediation="r", pack="p", jurisdiction="UK", file="p.yaml", line=1, readers=(),
+        tags=(), jurisdiction_gate=False, applies_when=applies, fail_when=fail,
+        review_when=review, pass_when=passes, on_missing=on_missing, escalate=(),
+        message=Template("m", ("m",)), review_message=None, remediation="r", pack="p",
+        jurisdiction="UK", file="p.yaml", line=1, readers=(),
     )  # fmt: skip
 
 
