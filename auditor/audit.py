@@ -48,6 +48,7 @@ class AuditOptions:
     workers: int | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     optout: OptOutMatcher | None = None
+    config_path: str | None = None  # recorded with the run, so reports can anchor findings
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ def run_audit(
             config_hash=config.digest(),
             policy_hash=policy.digest,
             config_json=config.model_dump(mode="json"),
-            options_json={"workers": options.workers},
+            options_json={"workers": options.workers, "config_path": options.config_path},
         )
         observer.run_started(run_id, options.db)
         status = "interrupted"

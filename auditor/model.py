@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from auditor.extract import ImageFacts
 
@@ -243,3 +243,31 @@ class RunCounters:
     findings: Mapping[str, int] = field(default_factory=frozen_map)  # outcome -> count
     by_severity: Mapping[str, int] = field(default_factory=frozen_map)  # severity -> count
     passes: Mapping[str, int] = field(default_factory=frozen_map)  # rule id -> passes
+
+
+@dataclass(frozen=True)
+class SuppressionInfo:
+    """One entry of ``.auditor-ignore.yaml`` as it was applied (conventions.md 6)."""
+
+    reason: str
+    author: str
+    created: str  # ISO date
+    expires: str | None = None  # ISO date; None: no expiry (warned about)
+    fingerprint: str | None = None
+    rule: str | None = None
+    scope: str | None = None  # URL glob for rule + scope entries
+    approved_by: str | None = None
+    false_positive: bool = False
+
+
+@dataclass(frozen=True)
+class SuppressionStatus:
+    """A suppression entry in the register: how many findings it matched and whether it is live.
+
+    ``status``: ``active`` (matched and not expired), ``expired`` (past its expiry date: it no
+    longer suppresses, the finding is back), ``stale`` (matched nothing in this run).
+    """
+
+    entry: SuppressionInfo
+    status: Literal["active", "expired", "stale"]
+    matched: int

@@ -23,6 +23,8 @@ def test_wheel_ships_packs_and_entry_point(tmp_path: Path) -> None:
     shipped = {Path(name).name for name in names if name.startswith("auditor/_policies/")}
     assert {path.name for path in (ROOT / "policies").glob("*.yaml")} <= shipped
     assert "auditor/__main__.py" in names
+    assert "auditor/report/templates/report.html.j2" in names
+    assert "auditor/store/metadata.yml" in names
     [entry_points] = [name for name in names if name.endswith("entry_points.txt")]
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "auditor = auditor.cli:main" in text

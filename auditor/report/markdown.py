@@ -1,9 +1,12 @@
-"""The Markdown summary of a stored run (``auditor report --format md``).
+"""The Markdown summary of a run or a check (``auditor report --format md``, ``check --md``).
 
-Sections: title, run provenance, counts, findings by severity and outcome, top rules, the
-findings grouped by severity (capped per severity; the full list is ``auditor export``), skips by
-reason, and the "not legal advice" line. Everything is generated from the stored data, in a
-deterministic order, so the report can be regenerated at any time without crawling again.
+Sections: title, run provenance, the gate's decision (checks only), counts, findings by
+severity and outcome, dataset aggregates, top rules, the findings grouped by severity (capped
+per severity; the full list is ``auditor export``), skips by reason, and the "not legal
+advice" line. Everything is generated from
+:class:`~auditor.report.data.ReportData`, in a deterministic order, so the report can be
+regenerated at any time without crawling again. Baselined and suppressed findings are listed,
+marked with their state.
 
 Escaping. Crawled pages control URLs, titles, alt text, header values and the messages that quote
 them, and Markdown renderers turn punctuation into structure (links, images, tables, HTML). Every
@@ -19,10 +22,8 @@ from collections.abc import Iterable, Sequence
 from typing import TextIO
 
 from auditor.model import FINDING_OUTCOMES, Outcome, Severity
-from auditor.store import FindingExport, RuleStat, Store
-
-#: Version of this report's layout, printed in it so that consumers can tell layouts apart.
-REPORT_FORMAT_VERSION = 1
+from auditor.report.data import REPORT_FORMAT_VERSION, FindingView, ReportData
+from auditor.store import RuleStat
 
 #: Findings listed per severity before the list is cut short.
 MAX_FINDINGS_PER_SEVERITY = 50
@@ -82,14 +83,14 @@ def _table(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[object]])
     out.write("\n")
 
 
-def _write_provenance(store: Store, run_id: int, out: TextIO) -> None:
-    run = store.run(run_id)
-    out.write(f"# Image-scraping compliance audit: run {run.id}\n\n")
+def _write_provenance(data: ReportData, out: TextIO) -> None:
+    run = data.run
+    title = f"run {run.id}" if run is not None else data.mode
+    out.write(f"# Image-scraping compliance audit: {md_escape(title)}\n\n")
     out.write("## Run\n\n")
-    _table(
-        out,
-        ("Field", "Value"),
-        [
+    rows: list[tuple[str, object]] = [("Mode", md_escape(data.mode))]
+    if run is not None:
+        rows += [
             ("Run", run.id),
             ("Status", md_escape(run.status)),
             ("Tool version", md_escape(run.tool_version)),
@@ -97,45 +98,79 @@ def _write_provenance(store: Store, run_id: int, out: TextIO) -> None:
             ("Finished", md_escape(run.finished_at or "not finished")),
             ("Config sha256", md_escape(run.config_hash)),
             ("Policy packs sha256", md_escape(run.policy_hash)),
-            ("Report format", REPORT_FORMAT_VERSION),
-        ],
-    )
+        ]
+    else:
+        rows.append(("Tool version", md_escape(data.tool_version)))
+    rows.append(("Report format", REPORT_FORMAT_VERSION))
+    _table(out, ("Field", "Value"), rows)
 
 
-def _write_counts(store: Store, run_id: int, out: TextIO) -> None:
-    summary = store.run_summary(run_id)
-    errors = store.run(run_id).counters.errors
-    out.write("## Counts\n\n")
+def _write_gate(data: ReportData, out: TextIO) -> None:
+    gate = data.gate
+    if gate is None:
+        return
+    out.write("## Gate\n\n")
+    states = data.states()
+    verdict = "fail" if gate.blocking else "pass"
+    if gate.exit_zero:
+        verdict += " (report-only: --exit-zero)"
     _table(
         out,
-        ("Pages", "Images", "Images fetched", "Skips", "Errors", "Findings"),
+        ("Verdict", "Fail on", "Blocking", "New", "Baselined", "Suppressed", "Fixed"),
         [
             (
-                summary.pages,
-                summary.images,
-                summary.images_fetched,
-                summary.skips,
-                errors,
-                summary.finding_total,
+                verdict,
+                gate.fail_on.value,
+                gate.blocking,
+                states["new"],
+                states["baselined"],
+                states["suppressed"],
+                len(gate.fixed),
             )
         ],
     )
+    for warning in gate.warnings:
+        out.write(f"- {md_escape(warning)}\n")
+    if gate.warnings:
+        out.write("\n")
+
+
+def _write_counts(data: ReportData, out: TextIO) -> None:
+    summary = data.summary
+    if summary is not None:
+        errors = data.run.counters.errors if data.run is not None else 0
+        out.write("## Counts\n\n")
+        _table(
+            out,
+            ("Pages", "Images", "Images fetched", "Skips", "Errors", "Findings"),
+            [
+                (
+                    summary.pages,
+                    summary.images,
+                    summary.images_fetched,
+                    summary.skips,
+                    errors,
+                    len(data.findings),
+                )
+            ],
+        )
+    counts = data.counts()
     out.write("## Findings by severity and outcome\n\n")
     rows = []
     for severity in _SEVERITIES:
-        counts = [summary.findings.get((severity.value, outcome), 0) for outcome in _OUTCOMES]
-        rows.append((severity.value.capitalize(), *counts, sum(counts)))
+        cells = [counts.get((severity.value, outcome), 0) for outcome in _OUTCOMES]
+        rows.append((severity.value.capitalize(), *cells, sum(cells)))
     totals = [
-        sum(summary.findings.get((severity.value, outcome), 0) for severity in _SEVERITIES)
+        sum(counts.get((severity.value, outcome), 0) for severity in _SEVERITIES)
         for outcome in _OUTCOMES
     ]
     rows.append(("**Total**", *totals, sum(totals)))
     _table(out, ("Severity", *(_OUTCOME_LABELS[o] for o in _OUTCOMES), "Total"), rows)
 
 
-def _write_dataset(store: Store, run_id: int, out: TextIO) -> None:
+def _write_dataset(data: ReportData, out: TextIO) -> None:
     """Write the aggregates the dataset rules were evaluated on (absent for older runs)."""
-    aggregates = store.run(run_id).aggregates
+    aggregates = data.aggregates
     if not aggregates:
         return
     facts = aggregates.get("facts", {})
@@ -164,14 +199,18 @@ def _write_dataset(store: Store, run_id: int, out: TextIO) -> None:
         )
 
 
-def _write_skips(store: Store, run_id: int, out: TextIO) -> None:
-    summary = store.run_summary(run_id)
+def _write_skips(data: ReportData, out: TextIO) -> None:
+    if data.summary is None:
+        return
     out.write("## Skips by reason\n\n")
-    if summary.skip_reasons:
+    if data.summary.skip_reasons:
         _table(
             out,
             ("Kind", "Reason", "Count"),
-            [(md_escape(kind), md_escape(reason), n) for kind, reason, n in summary.skip_reasons],
+            [
+                (md_escape(kind), md_escape(reason), n)
+                for kind, reason, n in data.summary.skip_reasons
+            ],
         )
     else:
         out.write("No URL was skipped.\n\n")
@@ -183,9 +222,9 @@ def _top_rules(stats: Sequence[RuleStat]) -> list[RuleStat]:
     return with_findings[:TOP_RULES]
 
 
-def _write_rules(store: Store, run_id: int, out: TextIO) -> None:
+def _write_rules(data: ReportData, out: TextIO) -> None:
     out.write("## Top rules\n\n")
-    top = _top_rules(store.rule_stats(run_id))
+    top = _top_rules(data.rule_stats)
     if not top:
         out.write("No rule produced a finding.\n\n")
         return
@@ -208,60 +247,50 @@ def _write_rules(store: Store, run_id: int, out: TextIO) -> None:
     )
 
 
-def _finding_line(finding: FindingExport) -> str:
+def _finding_line(view: FindingView) -> str:
+    finding = view.finding
     subject = finding.subject_url or finding.subject.value
+    state = "" if view.state == "new" else f" [{view.state}]"
     return (
-        f"- **{md_escape(finding.rule_id)}** ({_OUTCOME_LABELS[finding.outcome.value].lower()}): "
-        f"{md_escape(subject)}: {md_escape(finding.message)}\n"
+        f"- **{md_escape(finding.rule_id)}** ({_OUTCOME_LABELS[finding.outcome.value].lower()})"
+        f"{state}: {md_escape(subject)}: {md_escape(finding.message)}\n"
     )
 
 
-def _write_findings(store: Store, run_id: int, out: TextIO, per_severity: int) -> None:
+def _write_findings(data: ReportData, out: TextIO, per_severity: int) -> None:
     out.write("## Findings\n\n")
-    current: Severity | None = None
-    listed = 0
-    hidden = 0
-    any_finding = False
-
-    def close_group() -> None:
-        if hidden:
+    if not data.findings:
+        out.write("No finding was recorded.\n\n")
+        return
+    for severity in _SEVERITIES:
+        views = [v for v in data.findings if v.finding.severity is severity]
+        if not views:
+            continue
+        out.write(f"### {severity.value.capitalize()}\n\n")
+        out.writelines(_finding_line(view) for view in views[:per_severity])
+        hidden = len(views) - per_severity
+        if hidden > 0:
             out.write(
-                f"- ... and {hidden} more {current.value if current else ''} finding(s): "
+                f"- ... and {hidden} more {severity.value} finding(s): "
                 "see `auditor export --what findings`\n"
             )
-        if current is not None:
-            out.write("\n")
-
-    for finding in store.iter_findings(run_id):
-        any_finding = True
-        if finding.severity is not current:
-            close_group()
-            current, listed, hidden = finding.severity, 0, 0
-            out.write(f"### {current.value.capitalize()}\n\n")
-        if listed < per_severity:
-            out.write(_finding_line(finding))
-            listed += 1
-        else:
-            hidden += 1
-    close_group()
-    if not any_finding:
-        out.write("No finding was recorded.\n\n")
+        out.write("\n")
 
 
 def render_markdown(
-    store: Store,
-    run_id: int,
+    data: ReportData,
     out: TextIO,
     *,
     max_findings_per_severity: int = MAX_FINDINGS_PER_SEVERITY,
 ) -> None:
-    """Write the Markdown summary of run ``run_id`` to ``out``."""
-    _write_provenance(store, run_id, out)
-    _write_counts(store, run_id, out)
-    _write_dataset(store, run_id, out)
-    _write_rules(store, run_id, out)
-    _write_findings(store, run_id, out, max_findings_per_severity)
-    _write_skips(store, run_id, out)
+    """Write the Markdown summary of ``data`` to ``out``."""
+    _write_provenance(data, out)
+    _write_gate(data, out)
+    _write_counts(data, out)
+    _write_dataset(data, out)
+    _write_rules(data, out)
+    _write_findings(data, out, max_findings_per_severity)
+    _write_skips(data, out)
     out.write(
         "---\n\n"
         "This report collects evidence about how images are published and what the audited "

@@ -2,9 +2,12 @@
 
 SQLite (one file, WAL) is the default; PostgreSQL serves teams and clusters. The schema is built
 for Datasette: integer primary keys, declared foreign keys, ``CHECK`` constraints on every
-enumeration, the views ``findings_by_severity``, ``images_without_permission`` and
-``signals_by_mechanism`` and a full-text index over findings. It stores metadata and hashes, never
-image bytes.
+enumeration, the views ``open_findings``, ``findings_by_severity``,
+``expiring_suppressions``, ``images_without_permission`` and ``signals_by_mechanism``, a
+full-text index over findings, and descriptive metadata for Datasette
+(:func:`auditor.store.datasette.datasette_metadata_path`, docs/datasette.md). It stores metadata
+and hashes, never image bytes. ``auditor check`` records each finding's gate state and the
+suppressions register with the run (:meth:`Store.record_gate`).
 
 Public API::
 
@@ -46,17 +49,18 @@ both; in ``export --what signals`` page-level signals have ``image_url`` null an
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, insert, update
+from sqlalchemy import Connection, Engine, delete, insert, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from auditor.errors import StoreError
-from auditor.model import RunCounters, SkipRecord
+from auditor.model import RunCounters, SkipRecord, SuppressionInfo, SuppressionStatus
 from auditor.store.engine import describe_error, head_revision, open_engine
 from auditor.store.exports import ExifExport, ImageExport, PageExport, SignalExport, SiteExport
 from auditor.store.reader import (
@@ -70,10 +74,11 @@ from auditor.store.reader import (
     latest_run_id,
     rule_stats,
     run_summary,
+    suppressions,
 )
 from auditor.store.rows import RuleMeta, dumps
 from auditor.store.run_records import FindingExport, RuleStat, RunRow, RunSummary
-from auditor.store.schema import RUN_STATUSES, Run
+from auditor.store.schema import RUN_STATUSES, FindingRow, Run, SuppressionRow
 from auditor.store.writer import StoreWriter
 
 _T = TypeVar("_T")
@@ -191,6 +196,62 @@ class Store:
         """Return per-rule outcome counts of ``run_id``, ordered by pack and rule id."""
         with self._reading() as connection:
             return rule_stats(connection, run_id)
+
+    def suppressions(self, run_id: int) -> tuple[SuppressionStatus, ...]:
+        """Return the suppressions register ``auditor check`` recorded for ``run_id``."""
+        with self._reading() as connection:
+            return suppressions(connection, run_id)
+
+    def record_gate(
+        self,
+        run_id: int,
+        states: Mapping[str, tuple[str, SuppressionInfo | None]],
+        register: Sequence[SuppressionStatus],
+    ) -> None:
+        """Store what a check decided: each finding's state (by fingerprint) and the register.
+
+        Findings not named keep their state; the register replaces the run's earlier one, so
+        checking a stored run again records the latest decision.
+        """
+        try:
+            with self._engine.begin() as connection:
+                for fingerprint, (state, suppression) in states.items():
+                    connection.execute(
+                        update(FindingRow)
+                        .where(FindingRow.run_id == run_id, FindingRow.fingerprint == fingerprint)
+                        .values(
+                            state=state,
+                            suppression_json=None
+                            if suppression is None
+                            else dumps(asdict(suppression)),
+                        )
+                    )
+                connection.execute(delete(SuppressionRow).where(SuppressionRow.run_id == run_id))
+                if register:
+                    connection.execute(
+                        insert(SuppressionRow),
+                        [
+                            {
+                                "run_id": run_id,
+                                "fingerprint": item.entry.fingerprint,
+                                "rule_id": item.entry.rule,
+                                "scope": item.entry.scope,
+                                "reason": item.entry.reason,
+                                "author": item.entry.author,
+                                "created": item.entry.created,
+                                "expires": item.entry.expires,
+                                "approved_by": item.entry.approved_by,
+                                "false_positive": item.entry.false_positive,
+                                "status": item.status,
+                                "matched": item.matched,
+                            }
+                            for item in register
+                        ],
+                    )
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot record the check of run {run_id} in {self.where}: {describe_error(exc)}"
+            ) from exc
 
     # -- streams -----------------------------------------------------------------------------
 

@@ -34,9 +34,12 @@ from auditor.model import (
     Severity,
     SkipRecord,
     Subject,
+    SuppressionInfo,
+    SuppressionStatus,
     frozen_map,
 )
 from auditor.store.exports import ImageExport, PageExport, SignalExport, SiteExport
+from auditor.store.facts_json import facts_from_json
 from auditor.store.row_decoders import (
     counts_from_json,
     image_from_row,
@@ -54,6 +57,7 @@ from auditor.store.schema import (
     Signal,
     Site,
     Skip,
+    SuppressionRow,
 )
 from auditor.store.schema import ImageContext as ImageContextRow
 
@@ -238,6 +242,12 @@ def iter_findings(engine: Engine, run_id: int) -> Iterator[FindingExport]:
                 fingerprint=row.fingerprint,
                 title=row.title,
                 remediation=row.remediation,
+                state=row.state,
+                suppression=(
+                    None
+                    if row.suppression_json is None
+                    else facts_from_json(SuppressionInfo, json.loads(row.suppression_json))
+                ),
             )
 
 
@@ -345,3 +355,30 @@ def run_summary(connection: Connection, run_id: int) -> RunSummary:
 def _frozen_pairs(values: Mapping[tuple[str, str], int]) -> Mapping[tuple[str, str], int]:
     """Return a read-only copy of a mapping keyed by pairs."""
     return MappingProxyType(dict(values))
+
+
+def suppressions(connection: Connection, run_id: int) -> tuple[SuppressionStatus, ...]:
+    """Return the suppressions register a check recorded for the run (empty if none)."""
+    rows = connection.execute(
+        select(*SuppressionRow.__table__.columns)
+        .where(SuppressionRow.run_id == run_id)
+        .order_by(SuppressionRow.id)
+    )
+    return tuple(
+        SuppressionStatus(
+            entry=SuppressionInfo(
+                reason=row.reason,
+                author=row.author,
+                created=row.created,
+                expires=row.expires,
+                fingerprint=row.fingerprint,
+                rule=row.rule_id,
+                scope=row.scope,
+                approved_by=row.approved_by,
+                false_positive=bool(row.false_positive),
+            ),
+            status=row.status,
+            matched=row.matched,
+        )
+        for row in rows
+    )

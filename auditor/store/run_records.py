@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
 from auditor.model import (
@@ -19,6 +19,7 @@ from auditor.model import (
     RunCounters,
     Severity,
     Subject,
+    SuppressionInfo,
 )
 
 
@@ -95,6 +96,8 @@ class FindingExport:
     fingerprint: str
     title: str
     remediation: str | None
+    state: str = "new"  # new | baselined | suppressed (set by ``auditor check``)
+    suppression: SuppressionInfo | None = None
 
     json_keys: ClassVar[tuple[str, ...]] = (
         "rule_id",
@@ -112,6 +115,8 @@ class FindingExport:
         "fingerprint",
         "title",
         "remediation",
+        "state",
+        "suppression",
     )
 
     @property
@@ -137,6 +142,8 @@ class FindingExport:
             "fingerprint": self.fingerprint,
             "title": self.title,
             "remediation": self.remediation,
+            "state": self.state,
+            "suppression": None if self.suppression is None else asdict(self.suppression),
         }
 
     def to_finding(self) -> Finding:

@@ -74,6 +74,9 @@ def _values(enum: type[StrEnum]) -> list[str]:
 
 _VERDICTS = _values(Verdict)
 _OUTCOMES = [outcome.value for outcome in FINDING_OUTCOMES]
+#: Gate states of a stored finding (``auditor check``); ``new`` unless a check said otherwise.
+FINDING_STATES = ("baselined", "new", "suppressed")
+SUPPRESSION_STATUSES = ("active", "expired", "stale")
 
 
 class Base(DeclarativeBase):
@@ -326,6 +329,10 @@ class FindingRow(Base):
     evidence_json: Mapped[str] = mapped_column(server_default="{}")
     fingerprint: Mapped[str]
     remediation: Mapped[str | None]
+    state: Mapped[str] = mapped_column(
+        CheckConstraint(in_check("state", FINDING_STATES), name="state"), server_default="new"
+    )
+    suppression_json: Mapped[str | None]
 
 
 class RuleStatRow(Base):
@@ -347,6 +354,34 @@ class RuleStatRow(Base):
     reviews: Mapped[int] = mapped_column(server_default="0")
     insufficient: Mapped[int] = mapped_column(server_default="0")
     not_applicable: Mapped[int] = mapped_column(server_default="0")
+
+
+class SuppressionRow(Base):
+    """One entry of the suppressions file a check applied to the run, with its status.
+
+    ``status``: ``active`` (matched findings, not expired), ``expired`` (no longer suppresses),
+    ``stale`` (matched nothing). The register the HTML report shows.
+    """
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        CheckConstraint(in_check("status", SUPPRESSION_STATUSES), name="status"),
+        Index(None, "run_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str | None]
+    rule_id: Mapped[str | None]
+    scope: Mapped[str | None]
+    reason: Mapped[str]
+    author: Mapped[str]
+    created: Mapped[str]
+    expires: Mapped[str | None]
+    approved_by: Mapped[str | None]
+    false_positive: Mapped[bool] = mapped_column(server_default="0")
+    status: Mapped[str]
+    matched: Mapped[int] = mapped_column(server_default="0")
 
 
 class Skip(Base):

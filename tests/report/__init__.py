@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.extract import ExifFacts, ImageFacts
@@ -19,9 +21,13 @@ from auditor.model import (
     SignalRecord,
     SkipRecord,
     Subject,
+    SuppressionInfo,
+    SuppressionStatus,
     Verdict,
     frozen_map,
 )
+from auditor.report.builder import from_store
+from auditor.report.data import Anchor, FindingView, GateSummary, ReportData, RuleInfo
 from auditor.store import Store, open_store
 
 SITE = "https://photos.example.org"
@@ -207,3 +213,84 @@ def write_run(path: Path) -> tuple[Store, int]:
         counters=RunCounters(pages=1, images=2, images_fetched=1, skips=3, errors=4),
     )
     return store, run_id
+
+
+NOW = datetime(2025, 11, 22, 12, 0, tzinfo=UTC)
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def assert_golden(name: str, text: str) -> None:
+    """Compare ``text`` with ``golden/<name>`` byte for byte; ``UPDATE_GOLDEN=1`` rewrites it."""
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+        return
+    assert path.exists(), f"{path} is missing: run with UPDATE_GOLDEN=1 to create it"
+    assert path.read_bytes().decode("utf-8") == text, (
+        f"{name} differs from its golden file; if the change is intended, regenerate it with "
+        "UPDATE_GOLDEN=1 and review the diff"
+    )
+
+
+def sample_report(path: Path, *, states: bool = True) -> ReportData:
+    """The hostile run of :func:`write_run` as report data, with every gate state represented.
+
+    The first finding is baselined and the second suppressed (with a register entry), so every
+    reporter's handling of states, escaping and evidence is exercised by the same data.
+    """
+    store, run_id = write_run(path)
+    with store:
+        findings = list(store.iter_findings(run_id))
+        suppression = SuppressionInfo(
+            reason=f"legal hold {HOSTILE}",
+            author="a.compliance@example.org",
+            created="2025-11-01",
+            expires="2026-05-01",
+            fingerprint=findings[1].fingerprint if len(findings) > 1 else None,
+        )
+        views = [FindingView(finding) for finding in findings]
+        if states and len(views) > 1:
+            views[0] = FindingView(findings[0], "baselined")
+            views[1] = FindingView(findings[1], "suppressed", suppression)
+        register = (
+            (
+                SuppressionStatus(suppression, "active", 1),
+                SuppressionStatus(
+                    SuppressionInfo(
+                        "old waiver",
+                        "x@example.org",
+                        "2024-01-01",
+                        "2024-06-01",
+                        rule="R-OK",
+                        scope=f"{SITE}/*",
+                    ),
+                    "expired",
+                    0,
+                ),
+            )
+            if states
+            else ()
+        )
+        gate = GateSummary(
+            fail_on=Severity.HIGH,
+            counted_outcomes=(Outcome.FAIL,),
+            blocking=1,
+            exit_code=1,
+            exit_zero=False,
+            fixed=("0" * 32,),
+            warnings=("suppression for rule R-OK expired on 2024-06-01",),
+        )
+        rules = {
+            f.rule_id: RuleInfo(
+                id=f.rule_id, pack=f.pack, jurisdiction=f.jurisdiction, title=f.title,
+                severity=f.severity, subject=f.subject.value, references=f.references,
+                remediation=f.remediation or "", tags=("ico-clearview-1",),
+                anchor=Anchor(f"policies/{f.pack}.yaml", 10),
+            )
+            for f in findings
+        }  # fmt: skip
+        return from_store(
+            store, run_id, rules=rules, now=NOW, views=views, gate=gate,
+            suppressions=register, config_path=None, mode="crawl",
+        )  # fmt: skip

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,23 +11,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auditor.report import REPORTERS
+from auditor.report.builder import from_store
+from auditor.report.data import ReportData
 from auditor.report.markdown import md_escape, render_markdown
-from auditor.store import Store
 
-from . import HOSTILE, write_run
+from . import HOSTILE, NOW, sample_report, write_run
 
 
 @pytest.fixture
-def stored(tmp_path: Path) -> Iterator[tuple[Store, int]]:
+def stored(tmp_path: Path) -> ReportData:
+    """The stored run as ``auditor report`` sees it (states as stored: all new)."""
     store, run_id = write_run(tmp_path / "audit.db")
     with store:
-        yield store, run_id
+        return from_store(store, run_id, rules={}, now=NOW)
 
 
 @pytest.fixture
-def report(stored: tuple[Store, int]) -> str:
+def report(stored: ReportData) -> str:
     out = io.StringIO()
-    REPORTERS["md"](*stored, out)
+    REPORTERS["md"](stored, out)
     return out.getvalue()
 
 
@@ -84,9 +85,9 @@ def test_hostile_text_is_inert(report: str) -> None:
             assert len(re.findall(r"(?<!\\)\|", line)) == 9
 
 
-def test_findings_are_capped_per_severity(stored: tuple[Store, int]) -> None:
+def test_findings_are_capped_per_severity(stored: ReportData) -> None:
     out = io.StringIO()
-    render_markdown(*stored, out, max_findings_per_severity=1)
+    render_markdown(stored, out, max_findings_per_severity=1)
     high = out.getvalue().split("### High")[1].split("###")[0]
     assert high.count("- **R-HIGH**") == 1
     assert "- ... and 2 more high finding(s): see `auditor export --what findings`" in high
@@ -149,3 +150,13 @@ def test_md_escape_output_is_one_inert_line(value: str) -> None:
     # A backslash is never left dangling at the end (it would escape our next character).
     trailing = len(escaped) - len(escaped.rstrip("\\"))
     assert trailing % 2 == 0
+
+
+def test_gate_states_are_shown(tmp_path: Path) -> None:
+    out = io.StringIO()
+    render_markdown(sample_report(tmp_path / "a.db"), out)
+    text = out.getvalue()
+    assert "## Gate" in text
+    assert "[baselined]" in text
+    assert "[suppressed]" in text
+    assert "<script>" not in text
