@@ -26,10 +26,11 @@ from auditor.crawl.fetcher import Fetcher, FetchLimits
 from auditor.crawl.frontier import Seed
 from auditor.crawl.origins import DocumentCache, OwnRobotsGate, RobotsCache
 from auditor.errors import AuditIncompleteError
+from auditor.evaluator import RuleEvaluator
 from auditor.extract import ExtractLimits, ImageFacts, extract_image
 from auditor.model import Outcome, RunCounters, Subject
 from auditor.policy import PolicySet
-from auditor.recorder import AuditObserver, AuditSink, OriginFiles, Prefetcher, RuleEvaluator
+from auditor.recorder import AuditObserver, AuditSink, OriginFiles, Prefetcher
 from auditor.signals import image_mechanisms
 from auditor.signals.aitxt import MAX_AI_TXT_BYTES, parse_ai_txt
 from auditor.signals.optout_list import OptOutMatcher

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from auditor import __version__
 from auditor.errors import ConfigError, Problem
-from auditor.store import FindingExport
 from auditor.yamlsrc import load_yaml, problems_from_validation
+
+if TYPE_CHECKING:
+    from auditor.store import FindingExport
 
 __all__ = [
     "BASELINE_SCHEMA_VERSION",

@@ -21,21 +21,25 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from auditor.audit import AuditObserver, AuditOptions, run_audit
 from auditor.baseline import load_baseline, write_baseline
 from auditor.config import AuditConfig
 from auditor.errors import AuditIncompleteError, UsageError
+from auditor.evaluator import RuleEvaluator
 from auditor.gate import GateOptions, GateResult, apply_gate
 from auditor.model import Finding, Subject
 from auditor.policy import PolicySet
-from auditor.recorder import RuleEvaluator
-from auditor.reevaluate import reevaluate
 from auditor.report.builder import artifact, from_findings, from_store, rule_infos
 from auditor.report.data import Artifact, ReportData, RuleInfo
-from auditor.store import FindingExport, RuleStat, open_store
+from auditor.store.run_records import FindingExport, RuleStat
 from auditor.suppressions import SuppressionMatcher, load_suppressions
+
+if TYPE_CHECKING:
+    from auditor.audit import AuditObserver
+
+# The crawl stack (httpx, the extractors) and the store (SQLAlchemy, alembic) are imported by
+# the modes that use them, so `--declaration-only` answers in well under a second.
 
 __all__ = ["CheckOptions", "CheckOutcome", "run_check"]
 
@@ -176,6 +180,9 @@ def _crawl_and_check(  # noqa: PLR0917 - private helper of run_check, one call s
     rules: dict[str, RuleInfo],
     config_path: str | None,
 ) -> CheckOutcome:
+    from auditor.audit import AuditOptions, run_audit  # noqa: PLC0415 - see the note above
+    from auditor.store import open_store  # noqa: PLC0415
+
     if not config.targets:
         raise UsageError("nothing to crawl: add targets to the config, or use --declaration-only")
     incomplete = False
@@ -213,6 +220,9 @@ def _check_stored(
     rules: dict[str, RuleInfo],
     config_path: str | None,
 ) -> CheckOutcome:
+    from auditor.reevaluate import reevaluate  # noqa: PLC0415 - see the note above
+    from auditor.store import open_store  # noqa: PLC0415
+
     with open_store(options.db, create=False) as store:
         run_id = options.run_id if options.run_id is not None else store.latest_run_id()
         if run_id is None:

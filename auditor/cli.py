@@ -314,6 +314,8 @@ def check(
 
 
 def _write_check_outputs(data: ReportData, targets: dict[str, Path | None]) -> None:
+    if not any(targets.values()):
+        return
     from auditor.report import REPORTERS  # noqa: PLC0415 - see the imports note
 
     for fmt, path in targets.items():

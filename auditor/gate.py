@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from auditor.model import Outcome, Severity, SuppressionInfo, SuppressionStatus
 from auditor.report.data import FindingState, FindingView, GateSummary
-from auditor.store import FindingExport
 from auditor.suppressions import SuppressionMatcher
+
+if TYPE_CHECKING:
+    from auditor.store import FindingExport
 
 __all__ = ["GateOptions", "GateResult", "apply_gate"]
 

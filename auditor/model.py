@@ -14,9 +14,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-from auditor.extract import ImageFacts
-
-if TYPE_CHECKING:  # jurisdiction.py reads PageRecord from here; at run time the name is a string
+if TYPE_CHECKING:  # annotations only: importing either here would load them with every record
+    from auditor.extract import ImageFacts
     from auditor.jurisdiction import Evidence as JurisdictionEvidence
 
 

@@ -12,30 +12,25 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
 from typing import Protocol
 
 from auditor.aggregates import DatasetTally
-from auditor.config import AuditConfig
 from auditor.crawl.frontier import Seed
 from auditor.crawl.origins import DocumentCache, OriginDocument, RobotsCache
 from auditor.crawl.urls import origin_of
-from auditor.facts import SiteFacts, declaration_facts, image_facts, site_facts
+from auditor.evaluator import RuleEvaluator
+from auditor.facts import SiteFacts, image_facts, site_facts
 from auditor.jurisdiction import JurisdictionEstimate, PageLocale, estimate, gps_region
 from auditor.model import (
     Finding,
     ImageRecord,
     OriginFileRecord,
-    Outcome,
     PageRecord,
-    Severity,
     SkipRecord,
     Subject,
 )
-from auditor.policy import PolicySet, evaluate
-from auditor.policy.scope import ScopeSettings
 from auditor.signals import PAGE_MECHANISMS, ImageMechanism
 from auditor.signals.aitxt import AiTxtFile
 from auditor.signals.evidence import ImageEvidence, OriginEvidence, PageEvidence
@@ -65,41 +60,6 @@ class Prefetcher(Protocol):
 
     async def prefetch(self, urls: Sequence[str]) -> None:
         """Look up every URL; answers are kept for the mechanism to read."""
-
-
-class RuleEvaluator:
-    """Evaluates subjects against the loaded packs and counts every outcome per rule."""
-
-    def __init__(
-        self, policy: PolicySet, config: AuditConfig, clock: Callable[[], datetime]
-    ) -> None:
-        self.policy = policy
-        self.declaration = declaration_facts(config.crawler)
-        thresholds = config.jurisdiction_thresholds.model_dump()
-        self.scope = ScopeSettings({Severity(name): value for name, value in thresholds.items()})
-        self.clock = clock
-        self.outcomes: Counter[tuple[str, str, Outcome]] = Counter()
-        self.findings: Counter[tuple[str, str]] = Counter()  # (outcome, severity)
-
-    def run(
-        self, subject: Subject, facts: Mapping[str, object], **where: str | None
-    ) -> tuple[Finding, ...]:
-        """Evaluate one subject; the declaration facts are always included."""
-        key = where.get("image_url") or where.get("site") or self.declaration["crawler.name"]
-        result = evaluate(
-            self.policy, subject, {**self.declaration, **facts}, key=str(key), scope=self.scope,
-            **where,
-        )  # fmt: skip
-        self.outcomes.update(result.outcomes)
-        self.findings.update((f.outcome.value, f.severity.value) for f in result.findings)
-        return result.findings
-
-    def stats(self) -> dict[tuple[str, str], dict[str, int]]:
-        """Outcome counts per (pack, rule id), passes included."""
-        per_rule: dict[tuple[str, str], dict[str, int]] = {}
-        for (pack, rule_id, outcome), count in self.outcomes.items():
-            per_rule.setdefault((pack, rule_id), {})[outcome.value] = count
-        return per_rule
 
 
 class OriginFiles:

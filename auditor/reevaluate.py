@@ -18,11 +18,11 @@ from datetime import datetime
 from auditor.aggregates import DatasetTally
 from auditor.config import AuditConfig
 from auditor.crawl.urls import origin_of
+from auditor.evaluator import RuleEvaluator
 from auditor.facts import SiteFacts, image_facts, site_facts
 from auditor.jurisdiction import PageLocale, estimate
 from auditor.model import Finding, Subject
 from auditor.policy import PolicySet
-from auditor.recorder import RuleEvaluator
 from auditor.store import Store
 
 __all__ = ["Reevaluation", "reevaluate"]

@@ -28,14 +28,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from auditor.errors import ConfigError
 from auditor.model import SuppressionInfo, SuppressionStatus
-from auditor.store import FindingExport
 from auditor.yamlsrc import load_yaml, problems_from_validation
+
+if TYPE_CHECKING:
+    from auditor.store import FindingExport
 
 __all__ = ["DEFAULT_SUPPRESSIONS", "SuppressionFile", "SuppressionMatcher", "load_suppressions"]
 

@@ -1,6 +1,8 @@
 """Reports and exports of a stored run; each format lives in its own module.
 
-Both registries are explicit dictionaries built here (nothing registers itself on import):
+Both registries are explicit dictionaries built in :mod:`auditor.report.registry` (nothing
+registers itself on import) and re-exported here on first use, so importing one reporter's
+module (or :mod:`auditor.report.data`) does not load every format:
 
 - :data:`REPORTERS` maps a ``--format`` name to ``(data, out) -> None`` over one
   :class:`~auditor.report.data.ReportData` (built by :mod:`auditor.report.builder` from a stored
@@ -17,38 +19,31 @@ keeps referring to the module).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TextIO
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from auditor.report.csv_report import render_csv
-from auditor.report.data import ReportData
-from auditor.report.export import Exporter, exporter
-from auditor.report.html import render_html
-from auditor.report.json_report import render_json
-from auditor.report.junit import render_junit
-from auditor.report.markdown import md_escape, render_markdown
-from auditor.report.sarif import render_sarif
+if TYPE_CHECKING:
+    from auditor.report.export import Exporter
+    from auditor.report.markdown import md_escape, render_markdown
+    from auditor.report.registry import EXPORTERS, REPORTERS, Reporter
 
-Reporter = Callable[[ReportData, TextIO], None]
-"""An entry of :data:`REPORTERS`: writes the report of ``data`` to ``out``."""
-
-REPORTERS: dict[str, Reporter] = {
-    "md": render_markdown,
-    "json": render_json,
-    "sarif": render_sarif,
-    "junit": render_junit,
-    "html": render_html,
-    "csv": render_csv,
+_LOCATIONS = {
+    "EXPORTERS": "registry",
+    "REPORTERS": "registry",
+    "Reporter": "registry",
+    "Exporter": "export",
+    "md_escape": "markdown",
+    "render_markdown": "markdown",
 }
 
-EXPORTERS: dict[tuple[str, str], Exporter] = {
-    ("images", "jsonl"): exporter("images", "jsonl"),
-    ("images", "csv"): exporter("images", "csv"),
-    ("findings", "jsonl"): exporter("findings", "jsonl"),
-    ("findings", "csv"): exporter("findings", "csv"),
-    ("signals", "jsonl"): exporter("signals", "jsonl"),
-    ("signals", "csv"): exporter("signals", "csv"),
-}
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first use (PEP 562)."""
+    module = _LOCATIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'auditor.report' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"auditor.report.{module}"), name)
+
 
 __all__ = [
     "EXPORTERS",

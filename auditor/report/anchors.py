@@ -17,13 +17,16 @@ cause findings are the audit configuration and the policy packs:
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from auditor.errors import AuditorError
 from auditor.model import Subject
 from auditor.report.data import Anchor
-from auditor.store import FindingExport
 from auditor.yamlsrc import YamlDocument, load_yaml
+
+if TYPE_CHECKING:
+    from auditor.store import FindingExport
 
 __all__ = ["AnchorResolver", "repo_path"]
 

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor import __version__
 from auditor.model import SkipRecord, SuppressionStatus
@@ -26,7 +27,9 @@ from auditor.report.data import (
     ReportData,
     RuleInfo,
 )
-from auditor.store import FindingExport, RuleStat, SignalExport, Store
+
+if TYPE_CHECKING:
+    from auditor.store import FindingExport, RuleStat, SignalExport, Store
 
 __all__ = ["MAX_SKIPS", "artifact", "from_findings", "from_store", "rule_infos", "sort_views"]
 

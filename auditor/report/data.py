@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from auditor.model import (
     Outcome,
@@ -33,7 +33,9 @@ from auditor.model import (
     SuppressionStatus,
     frozen_map,
 )
-from auditor.store import FindingExport, RuleStat, RunRow, RunSummary, SignalExport
+
+if TYPE_CHECKING:
+    from auditor.store import FindingExport, RuleStat, RunRow, RunSummary, SignalExport
 
 __all__ = [
     "REPORT_FORMAT_VERSION",

@@ -34,9 +34,10 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Literal, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TextIO
 
-from auditor.store import FindingExport, ImageExport, SignalExport, Store
+if TYPE_CHECKING:
+    from auditor.store import Store
 
 What = Literal["images", "findings", "signals"]
 Format = Literal["jsonl", "csv"]
@@ -55,6 +56,11 @@ class Exportable(Protocol):
 
 
 def _records(store: Store, run_id: int, what: What) -> tuple[tuple[str, ...], Iterator[Any]]:
+    # The store's record modules load the extractors (Pillow, NumPy): only exports need them,
+    # not the CSV report that shares this module's cell writer.
+    from auditor.store.exports import ImageExport, SignalExport  # noqa: PLC0415
+    from auditor.store.run_records import FindingExport  # noqa: PLC0415
+
     if what == "images":
         return ImageExport.json_keys, store.iter_images(run_id)
     if what == "findings":
@@ -122,7 +128,7 @@ def export(store: Store, run_id: int, what: What, fmt: Format, out: TextIO) -> i
     raise ValueError(f"cannot export as {fmt!r}: choose jsonl or csv")
 
 
-Exporter = Callable[[Store, int, TextIO], int]
+Exporter = Callable[["Store", int, TextIO], int]
 """An entry of :data:`auditor.report.EXPORTERS`: ``(store, run_id, out) -> rows written``."""
 
 
