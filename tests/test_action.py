@@ -12,6 +12,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import pytest
 import typer
 import yaml
 
@@ -143,8 +144,9 @@ def test_the_github_workflow_uploads_sarif_always() -> None:
     assert workflow["permissions"]["security-events"] == "write"
 
 
-def test_the_gitlab_job_reports_junit_always() -> None:
-    blocks = [yaml.safe_load(b) for b in _YAML_FENCE.findall(CI_DOC.read_text(encoding="utf-8"))]
+@pytest.mark.parametrize("doc", [CI_DOC, ROOT / "README.md"], ids=["ci.md", "README"])
+def test_the_gitlab_job_reports_junit_always(doc: Path) -> None:
+    blocks = [yaml.safe_load(b) for b in _YAML_FENCE.findall(doc.read_text(encoding="utf-8"))]
     (job,) = [b["consent-audit"] for b in blocks if isinstance(b, dict) and "consent-audit" in b]
     (command,) = _check_commands("\n".join(job["script"]))
     junit = command[command.index("--junit") + 1]

@@ -15,7 +15,7 @@ from auditor.report.builder import from_store
 from auditor.report.data import ReportData
 from auditor.report.markdown import md_escape, render_markdown
 
-from . import HOSTILE, NOW, sample_report, write_run
+from . import HOSTILE, NOW, assert_golden, sample_report, write_run
 
 
 @pytest.fixture
@@ -160,3 +160,11 @@ def test_gate_states_are_shown(tmp_path: Path) -> None:
     assert "[baselined]" in text
     assert "[suppressed]" in text
     assert "<script>" not in text
+
+
+def test_markdown_matches_its_golden_file(tmp_path: Path) -> None:
+    """Compare with ``golden/report.md`` (tool version normalised); ``UPDATE_GOLDEN=1`` rewrites."""
+    out = io.StringIO()
+    render_markdown(sample_report(tmp_path / "a.db"), out)
+    text = re.sub(r"\| Tool version \| [^|]+ \|", "| Tool version | (normalised) |", out.getvalue())
+    assert_golden("report.md", text)
