@@ -37,6 +37,7 @@ from auditor.suppressions import SuppressionMatcher, load_suppressions
 
 if TYPE_CHECKING:
     from auditor.audit import AuditObserver
+    from auditor.signals.optout_list import OptOutMatcher
 
 # The crawl stack (httpx, the extractors) and the store (SQLAlchemy, alembic) are imported by
 # the modes that use them, so `--declaration-only` answers in well under a second.
@@ -60,6 +61,7 @@ class CheckOptions:
     suppressions: Path | None = None
     workers: int | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    optout: OptOutMatcher | None = None  # the opt-out list a crawl checks images against
 
 
 @dataclass(frozen=True)
@@ -187,8 +189,9 @@ def _crawl_and_check(  # noqa: PLR0917 - private helper of run_check, one call s
         raise UsageError("nothing to crawl: add targets to the config, or use --declaration-only")
     incomplete = False
     audit_options = AuditOptions(
-        db=options.db, workers=options.workers, clock=options.clock, config_path=config_path
-    )
+        db=options.db, workers=options.workers, clock=options.clock, config_path=config_path,
+        optout=options.optout,
+    )  # fmt: skip
     try:
         summary = run_audit(config, policy, audit_options, observer)
         run_id: int | None = summary.run_id

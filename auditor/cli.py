@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal, TextIO
@@ -21,18 +22,22 @@ from typing import TYPE_CHECKING, Annotated, Literal, TextIO
 import typer
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from auditor import __version__
 from auditor.config import AuditConfig, Target, config_json_schema, load_config
 from auditor.errors import AuditorError, UsageError
 from auditor.model import Finding, ImageRecord, PageRecord, Severity, SkipRecord
+from auditor.optout import DEFAULT_LIST_FILE
 from auditor.policy import explain, load_packs, policy_json_schema, run_pack_tests, validate_files
 
 if TYPE_CHECKING:
     from auditor.audit import AuditSummary
     from auditor.check import CheckOutcome
+    from auditor.optout.listfile import OptOutEntry
     from auditor.report.data import ReportData
+    from auditor.signals.optout_list import OptOutMatcher
     from auditor.store import Store
 
 # The crawl, store and report stacks (httpx, SQLAlchemy, alembic) are imported inside the
@@ -50,6 +55,11 @@ policies_app = typer.Typer(
     help="List, validate, explain and test policy packs.", no_args_is_help=True
 )
 app.add_typer(policies_app, name="policies")
+optout_app = typer.Typer(
+    help="Keep the opt-out list: objections and erasure requests (photos, URLs, domains).",
+    no_args_is_help=True,
+)
+app.add_typer(optout_app, name="optout")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -57,6 +67,23 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 DbOption = Annotated[
     str,
     typer.Option("--db", help="SQLite file, or a database URL such as postgresql+psycopg://..."),
+]
+# None: the config's ``optout`` section decides (its defaults are the measured ones).
+OptOutThresholdOption = Annotated[
+    int | None,
+    typer.Option(
+        "--optout-threshold",
+        min=0,
+        help="Photo hash distance that is a match (default: optout.hamming_threshold, 6 of 64).",
+    ),
+]
+OptOutNearBandOption = Annotated[
+    int | None,
+    typer.Option(
+        "--optout-near-band",
+        min=0,
+        help="Bits past the threshold that need review (default: optout.near_band, 4).",
+    ),
 ]
 LOG_INTERVAL_SECONDS = 5.0
 
@@ -194,6 +221,8 @@ def crawl(
     workers: Annotated[int | None, typer.Option(min=1, help="CPU worker processes.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every skip.")] = False,
+    optout_threshold: OptOutThresholdOption = None,
+    optout_near_band: OptOutNearBandOption = None,
 ) -> None:
     """Crawl sites, examine every image and store signals and findings."""
     config = load_config(config_file) if config_file else AuditConfig()
@@ -212,16 +241,36 @@ def crawl(
     if overrides:
         config = config.model_copy(update={"crawl": config.crawl.model_copy(update=overrides)})
     policy = load_packs(config.policies)
+    optout = _optout_matcher(config, optout_threshold, optout_near_band, quiet=quiet)
     from auditor.audit import AuditOptions, run_audit  # noqa: PLC0415 - see the imports note
 
     progress = _Progress(quiet=quiet, verbose=verbose)
+    options = AuditOptions(db=db, workers=workers, optout=optout)
     try:
         with progress.display():
-            summary = run_audit(config, policy, AuditOptions(db=db, workers=workers), progress)
+            summary = run_audit(config, policy, options, progress)
     except KeyboardInterrupt:
         err.print(f"interrupted: what was recorded so far is kept in {db}; run the crawl again")
         raise typer.Exit(130) from None
     _summary(summary)
+
+
+def _optout_matcher(
+    config: AuditConfig, threshold: int | None, near_band: int | None, *, quiet: bool
+) -> OptOutMatcher | None:
+    """Open the config's ``optout_list`` before anything is crawled (a missing file is exit 2)."""
+    if config.optout_list is None:
+        return None
+    from auditor.optout.matcher import configured_optout_list  # noqa: PLC0415 - imports note
+
+    matcher = configured_optout_list(
+        config,
+        threshold=config.optout.hamming_threshold if threshold is None else threshold,
+        near_band=config.optout.near_band if near_band is None else near_band,
+    )
+    if matcher is not None and not quiet:
+        err.print(f"opt-out list: {matcher.source} ({matcher.size} entries)", markup=False)
+    return matcher
 
 
 _CHECK_OUTPUTS = ("sarif", "junit", "json", "html", "md")
@@ -280,6 +329,8 @@ def check(
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="CPU worker processes.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the verdict.")] = False,
+    optout_threshold: OptOutThresholdOption = None,
+    optout_near_band: OptOutNearBandOption = None,
 ) -> None:
     """Gate CI: evaluate, then exit 1 on findings at or above --fail-on (DESIGN 4.2)."""
     from auditor.check import CheckOptions, Mode, run_check  # noqa: PLC0415 - imports note
@@ -293,6 +344,11 @@ def check(
     if suppressions is None and DEFAULT_SUPPRESSIONS.is_file():
         suppressions = DEFAULT_SUPPRESSIONS
     mode: Mode = "declaration-only" if declaration_only else "from-db" if from_db else "crawl"
+    optout = (
+        _optout_matcher(config, optout_threshold, optout_near_band, quiet=True)
+        if mode == "crawl"
+        else None
+    )
     options = CheckOptions(
         mode=mode,
         db=from_db or db,
@@ -303,6 +359,7 @@ def check(
         write_baseline=write_baseline,
         suppressions=suppressions,
         workers=workers,
+        optout=optout,
     )
     progress = _Progress(quiet=True, verbose=False)
     outcome = run_check(config, policy, options, progress)
@@ -423,14 +480,14 @@ def report(
 @app.command()
 def export(
     db: DbOption = "audit.db",
-    what: Annotated[str, typer.Option(help="images, findings or signals.")] = "images",
+    what: Annotated[str, typer.Option(help="images, findings, signals or deletions.")] = "images",
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or csv.")] = "jsonl",
     run: Annotated[int | None, typer.Option(help="Run id (default: the latest).")] = None,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File (default stdout).")
     ] = None,
 ) -> None:
-    """Export stored images, findings or signals as JSON lines or CSV."""
+    """Export stored images, findings, signals or the deletion list as JSON lines or CSV."""
     from auditor.report import EXPORTERS  # noqa: PLC0415 - see the imports note
 
     exporter = EXPORTERS.get((what, fmt))
@@ -507,6 +564,113 @@ def policies_test() -> None:
     out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     if failed:
         raise typer.Exit(1)
+
+
+OptOutListOption = Annotated[
+    Path | None,
+    typer.Option("--list", help=f"The opt-out list file (default {DEFAULT_LIST_FILE})."),
+]
+OptOutConfigOption = Annotated[
+    Path | None, typer.Option("-c", "--config", help="Use the optout_list of this audit.yaml.")
+]
+
+
+def _optout_path(list_file: Path | None, config_file: Path | None) -> Path:
+    if list_file is not None and config_file is not None:
+        raise UsageError("--list and --config both name the opt-out list: pass one of them")
+    if config_file is None:
+        return list_file or Path(DEFAULT_LIST_FILE)
+    listed = load_config(config_file).optout_list
+    if listed is None:
+        raise UsageError(
+            f"{config_file} sets no optout_list: add `optout_list: {DEFAULT_LIST_FILE}` or "
+            "pass --list"
+        )
+    return Path(listed)
+
+
+def _entry_line(entry: OptOutEntry) -> str:
+    source = f" ({entry.source})" if entry.source else ""
+    return f"{entry.id}: {entry.kind} {entry.value}{source}, received {entry.received}"
+
+
+@optout_app.command("add")
+def optout_add(
+    target: Annotated[str, typer.Argument(help="A photo file, an http(s) URL or a domain.")],
+    reason: Annotated[str | None, typer.Option(help="Who asked, and what for.")] = None,
+    received: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD the request arrived (default today, UTC).")
+    ] = None,
+    list_file: OptOutListOption = None,
+    config_file: OptOutConfigOption = None,
+) -> None:
+    """Put a photo (kept only as its perceptual hash), an image URL or a domain on the list."""
+    from auditor.optout.listfile import OptOutListFile  # noqa: PLC0415 - see the imports note
+    from auditor.optout.targets import parse_received, parse_target  # noqa: PLC0415
+
+    path = _optout_path(list_file, config_file)
+    now = datetime.now(UTC)
+    when = parse_received(received, now.date())
+    found = parse_target(target)  # before the file is created: a bad target leaves no file
+    with OptOutListFile.open(path, create=True) as listed:
+        entry = listed.add(
+            found.kind, found.value, received=when, added_at=now, reason=reason,
+            source=found.source,
+        )  # fmt: skip
+    out.print(f"added {_entry_line(entry)} to {path}", markup=False)
+
+
+@optout_app.command("remove")
+def optout_remove(
+    entry: Annotated[
+        str, typer.Argument(help="Entry number, or the photo, URL, domain or hash listed.")
+    ],
+    list_file: OptOutListOption = None,
+    config_file: OptOutConfigOption = None,
+) -> None:
+    """Take an entry off the list, by its number (`auditor optout list`) or by what it names."""
+    from auditor.optout.listfile import OptOutListFile  # noqa: PLC0415 - see the imports note
+    from auditor.optout.targets import parse_target  # noqa: PLC0415
+
+    path = _optout_path(list_file, config_file)
+    with OptOutListFile.open(path) as listed:
+        if entry.isdigit():
+            found = listed.get(int(entry))
+        else:
+            target = parse_target(entry)
+            found = listed.find(target.kind, target.value)
+        if found is None:
+            raise UsageError(f"{entry} is not on the opt-out list {path}")
+        listed.remove(found.id)
+    out.print(f"removed {_entry_line(found)} from {path}", markup=False)
+
+
+@optout_app.command("list")
+def optout_list_entries(
+    list_file: OptOutListOption = None,
+    config_file: OptOutConfigOption = None,
+    fmt: Annotated[
+        Literal["table", "jsonl"], typer.Option("--format", "-f", help="table or jsonl.")
+    ] = "table",
+) -> None:
+    """Show every entry: number, kind, value, when the request arrived, why, and from what."""
+    from auditor.optout.listfile import OptOutListFile  # noqa: PLC0415 - see the imports note
+
+    path = _optout_path(list_file, config_file)
+    with OptOutListFile.open(path, read_only=True) as listed:
+        entries = listed.entries()
+    if fmt == "jsonl":
+        for entry in entries:
+            print(json.dumps(asdict(entry), ensure_ascii=False))
+        return
+    # Wrapped, never cut: a listing whose URLs and hashes end in "..." cannot be acted on.
+    names = ("id", "kind", "value", "received", "reason", "source", "added")
+    table = Table(*(Column(name, overflow="fold") for name in names))
+    for entry in entries:
+        cells = (str(entry.id), entry.kind, entry.value, entry.received, entry.reason or "",
+                 entry.source or "", entry.added_at[:10])  # fmt: skip
+        table.add_row(*(Text(cell) for cell in cells))  # reasons are not rich markup
+    out.print(table)
 
 
 @app.command()

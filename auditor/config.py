@@ -242,6 +242,17 @@ class JurisdictionThresholds(_Strict):
     info: Likelihood = 0.25
 
 
+class OptOutSettings(_Strict):
+    """How perceptual hashes are matched against the opt-out list (docs/signals/optout-list.md).
+
+    Measured on the fixtures: a resize or WebP copy is 0-2 bits away, an 8 % crop 8 bits, other
+    scenes 12-14; so a match is <= 6 and 7-10 is a near match that a person reviews.
+    """
+
+    hamming_threshold: Annotated[int, Field(ge=0, le=64)] = 6
+    near_band: Annotated[int, Field(ge=0, le=64)] = 4
+
+
 class AuditConfig(_Strict):
     """The whole ``audit.yaml``."""
 
@@ -249,6 +260,7 @@ class AuditConfig(_Strict):
     targets: tuple[Target, ...] = ()
     policies: tuple[str, ...] | None = None
     optout_list: str | None = None
+    optout: OptOutSettings = OptOutSettings()
     registries: Registries = Registries()
     crawl: CrawlSettings = CrawlSettings()
     jurisdiction_thresholds: JurisdictionThresholds = JurisdictionThresholds()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from auditor.config import CrawlerDeclaration
 from auditor.jurisdiction import cctld
 from auditor.model import Evaluation, ImageRecord, Purpose, SignalRecord, Verdict
+from auditor.optout.record import decode_match
 
 Facts = dict[str, object]
 
@@ -88,6 +89,39 @@ def _signal_facts(record: ImageRecord) -> Facts:
     }
 
 
+def _optout_facts(record: ImageRecord, now: datetime) -> Facts:
+    """``image.optout_*`` from the ``optout_list`` record; nothing when no list was checked.
+
+    The mechanism writes no record when the image was checked and matched nothing, and a
+    ``not_evaluated`` one when there was no list to check: only the latter leaves the facts
+    missing. A match record the decoder cannot read leaves them missing too (never "none").
+    """
+    records = [s for s in record.signals if s.mechanism == "optout_list"]
+    if any(s.evaluation is not Evaluation.EVALUATED for s in records):
+        return {}
+    if not records:
+        return {
+            "image.optout_match": "none",
+            "image.optout_received": None,
+            "image.optout_age_days": None,
+            "image.optout_distance": None,
+        }
+    found = decode_match(records[0])
+    try:
+        received = datetime.fromisoformat(found.received or "") if found else None
+    except ValueError:
+        received = None
+    if found is None or received is None:
+        return {}
+    received = received if received.tzinfo else received.replace(tzinfo=UTC)
+    return {
+        "image.optout_match": "near" if found.near else "exact",
+        "image.optout_received": found.received,
+        "image.optout_age_days": round((now - received).total_seconds() / 86400, 3),
+        "image.optout_distance": found.distance,
+    }
+
+
 def image_facts(record: ImageRecord, now: datetime) -> Facts:
     """``image.*``, ``usage.*`` and the image's ``jurisdiction.*``."""
     contexts = record.contexts
@@ -130,5 +164,6 @@ def image_facts(record: ImageRecord, now: datetime) -> Facts:
         facts[f"usage.{purpose.value}"] = str(record.usage.get(purpose.value, Verdict.UNKNOWN))
     facts["usage.conflicts"] = list(record.usage_conflicts)
     facts.update(_signal_facts(record))
+    facts.update(_optout_facts(record, now))
     facts.update(_jurisdiction_facts(record.jurisdictions))
     return facts

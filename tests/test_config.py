@@ -685,6 +685,7 @@ def test_schema_closes_every_object(schema: dict[str, Any]) -> None:
         "targets",
         "policies",
         "optout_list",
+        "optout",
         "registries",
         "crawl",
         "jurisdiction_thresholds",

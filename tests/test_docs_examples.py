@@ -17,6 +17,7 @@ from auditor.config import (
     CrawlerDeclaration,
     CrawlSettings,
     JurisdictionThresholds,
+    OptOutSettings,
     Target,
     load_config,
 )
@@ -119,6 +120,7 @@ def documented_value(cell: str) -> Any:
         pytest.param("targets", Target, id="targets"),
         pytest.param("crawl", CrawlSettings, id="crawl"),
         pytest.param("jurisdiction_thresholds", JurisdictionThresholds, id="thresholds"),
+        pytest.param("optout", OptOutSettings, id="optout"),
     ],
 )
 def test_every_field_is_documented_and_every_documented_field_exists(
@@ -160,3 +162,15 @@ def test_documented_thresholds_are_the_model_defaults() -> None:
 )
 def test_documented_value_parser(cell: str, value: Any) -> None:
     assert documented_value(cell) == value
+
+
+def test_documented_optout_defaults_are_the_model_and_matcher_defaults() -> None:
+    from auditor.optout import DEFAULT_HAMMING_THRESHOLD, DEFAULT_NEAR_BAND  # noqa: PLC0415
+
+    defaults = OptOutSettings().model_dump(mode="json")
+    assert defaults == {
+        "hamming_threshold": DEFAULT_HAMMING_THRESHOLD,
+        "near_band": DEFAULT_NEAR_BAND,
+    }
+    for field, (default, _) in table("optout").items():
+        assert documented_value(default) == defaults[field], field

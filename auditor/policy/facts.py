@@ -122,6 +122,36 @@ _CATALOGUE: tuple[FactSpec, ...] = (
         T.FLOAT,
         "Days between collected_at and the evaluation time; missing without collected_at.",
     ),
+    FactSpec(
+        "image.optout_match",
+        T.ENUM,
+        IMAGE_SUBJECTS,
+        "Whether the image is on the operator's opt-out list (optout_list in audit.yaml): "
+        "exact (its URL, a parent domain, or a listed photo within the Hamming threshold), near "
+        "(a listed photo just beyond it: for review) or none. Missing when no list was checked.",
+        values=("exact", "near", "none"),
+    ),
+    _image(
+        "optout_received",
+        T.DATETIME,
+        "When the matching opt-out or erasure request was received (an ISO date: the start of "
+        "that day, UTC); the earliest request when several match. Null when nothing matched.",
+        nullable=True,
+    ),
+    _image(
+        "optout_age_days",
+        T.FLOAT,
+        "Days between optout_received and the evaluation time, to compare with "
+        "crawler.erasure_sla_days. Null when nothing matched.",
+        nullable=True,
+    ),
+    _image(
+        "optout_distance",
+        T.INT,
+        "Hamming distance between the image's perceptual hash and the listed photo's; null "
+        "unless the match is by photo.",
+        nullable=True,
+    ),
     _image("license", T.STR, "Licence URL or name declared for the image.", nullable=True),
     _image("alt", T.STR, "The alt text of the first embedding.", nullable=True),
     # -- usage verdicts per purpose (optout-signals.md 9)

@@ -7,6 +7,7 @@ from typing import TextIO
 
 from auditor.report.csv_report import render_csv
 from auditor.report.data import ReportData
+from auditor.report.deletions import export_deletions
 from auditor.report.export import Exporter, exporter
 from auditor.report.html import render_html
 from auditor.report.json_report import render_json
@@ -33,4 +34,6 @@ EXPORTERS: dict[tuple[str, str], Exporter] = {
     ("findings", "csv"): exporter("findings", "csv"),
     ("signals", "jsonl"): exporter("signals", "jsonl"),
     ("signals", "csv"): exporter("signals", "csv"),
+    ("deletions", "jsonl"): export_deletions("jsonl"),
+    ("deletions", "csv"): export_deletions("csv"),
 }

@@ -1,31 +1,27 @@
 """The opt-out list slot (mechanism ``optout_list``): people's objections and erasure requests.
 
-The list itself (storage, perceptual-hash index, ``auditor optout`` commands) is another piece of
-work; this module is the contract between it and the verdicts. A matcher answers whether an image
-is on the list; a match makes every purpose ``disallowed``, because an objection under the data
-protection packs covers any further processing, not only training. No matcher configured means
-the mechanism was not evaluated, and the record says so (never "allowed").
+The list itself (storage, perceptual-hash index, ``auditor optout`` commands) lives in
+:mod:`auditor.optout`; this module is the contract between it and the verdicts. A matcher
+answers whether an image is on the list; a match makes every purpose ``disallowed``, because an
+objection under the data protection packs covers any further processing, not only training. A
+near match (a perceptual hash just beyond the threshold) is recorded with ``unknown`` verdicts
+and the note ``near-threshold``: it is evidence for a person to judge, not a refusal. No matcher
+configured means the mechanism was not evaluated, and the record says so (never "allowed").
+
+The record's ``parsed`` field is the stable, machine-read encoding of the match, written and
+read back by :mod:`auditor.optout.record` (the image facts ``image.optout_*`` are built from it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from auditor.model import Evaluation, Purpose, Scope, SignalRecord, Verdict, frozen_map
+from auditor.optout.record import NEAR_NOTE, OptOutMatch, encode_match
 from auditor.signals.evidence import ImageEvidence
 
-
-@dataclass(frozen=True)
-class OptOutMatch:
-    """Why an image matched an opt-out entry."""
-
-    entry: str  # the URL, domain or hash on the list
-    kind: str  # "url", "domain", "phash"
-    received: str | None = None  # when the request was received (ISO date)
-    distance: int | None = None  # Hamming distance for perceptual-hash matches
+__all__ = ["OptOutMatch", "OptOutMatcher", "optout_mechanism"]
 
 
 class OptOutMatcher(Protocol):
@@ -35,26 +31,6 @@ class OptOutMatcher(Protocol):
 
     def match(self, url: str, sha256: str | None, phash: str | None) -> OptOutMatch | None:
         """Return the matching entry, or None."""
-
-
-class StaticOptOutList:
-    """A list of exact URLs and domains held in memory (a domain covers its subdomains)."""
-
-    def __init__(self, *, urls: Iterable[str] = (), domains: Iterable[str] = (), source: str):
-        self.source = source
-        self._urls = frozenset(urls)
-        self._domains = frozenset(domain.lower().strip(".") for domain in domains)
-
-    def match(self, url: str, sha256: str | None, phash: str | None) -> OptOutMatch | None:
-        """Match by exact URL, then by the host or any parent domain of it."""
-        if url in self._urls:
-            return OptOutMatch(url, "url")
-        labels = (urlsplit(url).hostname or "").split(".")
-        for start in range(len(labels)):
-            domain = ".".join(labels[start:])
-            if domain in self._domains:
-                return OptOutMatch(domain, "domain")
-        return None
 
 
 def optout_mechanism(
@@ -82,7 +58,8 @@ def optout_mechanism(
         )
         if found is None:
             return []
-        distance = f", distance {found.distance}" if found.distance is not None else ""
+        verdict = Verdict.UNKNOWN if found.near else Verdict.DISALLOWED
+        notes = (f"match_{found.kind}", NEAR_NOTE) if found.near else (f"match_{found.kind}",)
         return [
             SignalRecord(
                 mechanism="optout_list",
@@ -90,10 +67,10 @@ def optout_mechanism(
                 source_url=matcher.source,
                 applies_to=evidence.url,
                 raw_value=found.entry,
-                purposes=frozen_map(dict.fromkeys((p.value for p in Purpose), Verdict.DISALLOWED)),
-                parsed=f"{found.kind} match{distance}",
+                purposes=frozen_map(dict.fromkeys((p.value for p in Purpose), verdict)),
+                parsed=encode_match(found),
                 fetched_at=found.received,
-                notes=(f"match_{found.kind}",),
+                notes=notes,
             )
         ]
 

@@ -256,7 +256,11 @@ def test_an_unknown_run_exports_nothing(stored: tuple[Store, int]) -> None:
 
 def test_registry_covers_every_combination(stored: tuple[Store, int]) -> None:
     assert set(EXPORTERS) == {
-        (what, fmt) for what in ("images", "findings", "signals") for fmt in ("jsonl", "csv")
+        (what, fmt)
+        for what in ("images", "findings", "signals", "deletions")
+        for fmt in ("jsonl", "csv")
     }
-    for exporter in EXPORTERS.values():
-        assert exporter(*stored, io.StringIO()) > 0
+    for (what, fmt), exporter in EXPORTERS.items():
+        rows = exporter(*stored, io.StringIO())
+        # The hostile run's rules are not deletion rules: its deletion list is empty.
+        assert rows > 0 if what != "deletions" else rows == 0, (what, fmt)
