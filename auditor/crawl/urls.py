@@ -65,7 +65,10 @@ def _host_key(parts: SplitResult) -> str:
 
 def normalise_url(url: str) -> str:
     """Return the canonical form of an absolute http(s) URL, or raise InvalidURLError."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # an unbalanced IPv6 bracket: "http://[::1"
+        raise InvalidURLError(f"malformed URL {url!r}: {exc}") from exc
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         raise InvalidURLError(f"only http and https URLs can be audited, not {url!r}")

@@ -112,6 +112,7 @@ INVALID = [
     pytest.param("http://example.com:99999/", id="port-out-of-range"),
     pytest.param("http://example.com:abc/", id="port-not-a-number"),
     pytest.param("http://\u00ad.com/", id="idna-empty-label"),
+    pytest.param("http://[::1", id="unbalanced-ipv6-bracket"),
 ]
 
 
