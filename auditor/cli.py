@@ -421,14 +421,22 @@ def _check_summary(outcome: CheckOutcome, *, quiet: bool) -> None:
     if outcome.baseline_written is not None:
         err.print(f"baseline: wrote {outcome.baseline_written} finding(s)", markup=False)
     if not quiet:
-        for view in data.findings[:10]:
-            if view.state == "new" and view.finding.outcome in gate.counted_outcomes:
-                finding = view.finding
-                err.print(
-                    f"  {finding.severity.value} {finding.rule_id}: "
-                    f"{finding.subject_url or finding.subject.value}",
-                    markup=False,
-                )
+        blocking = [
+            view
+            for view in data.findings
+            if view.state == "new"
+            and view.finding.outcome in gate.counted_outcomes
+            and view.finding.severity.rank >= gate.fail_on.rank
+        ]
+        for view in blocking[:10]:
+            finding = view.finding
+            err.print(
+                f"  {finding.severity.value} {finding.rule_id}: "
+                f"{finding.subject_url or finding.subject.value}",
+                markup=False,
+            )
+        if len(blocking) > 10:  # noqa: PLR2004 - the summary's length
+            err.print(f"  ... and {len(blocking) - 10} more (see the reports)", markup=False)
 
 
 def _output(path: Path | None) -> TextIO:
