@@ -21,6 +21,7 @@ the mean of the per-image likelihoods over the images that had any jurisdiction 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from auditor.model import ImageRecord
@@ -53,6 +54,15 @@ class DatasetTally:
         self.faces_by_jurisdiction: defaultdict[str, float] = defaultdict(float)
         self.gps_by_jurisdiction: defaultdict[str, float] = defaultdict(float)
         self.reserved_by_jurisdiction: defaultdict[str, float] = defaultdict(float)
+
+    def add_evaluated(self, image: ImageRecord, facts: Mapping[str, object]) -> None:
+        """Count an image from the fact map its rules were evaluated on (crawl and re-check)."""
+        disallowing = facts.get("signals.disallowing")
+        self.add(
+            image,
+            reserved=bool(facts.get("signals.reserving")),
+            opted_out=isinstance(disallowing, list) and "optout_list" in disallowing,
+        )
 
     def add(self, image: ImageRecord, *, reserved: bool, opted_out: bool = False) -> None:
         """Count one finished image.

@@ -302,3 +302,9 @@ def estimate(
         miss[item.code] = miss.get(item.code, 1.0) * (1.0 - item.weight)
     likelihoods = {code: min(1.0, round(1.0 - value, 3)) for code, value in sorted(miss.items())}
     return JurisdictionEstimate(frozen_map(likelihoods), tuple(sorted(strongest.values())))
+
+
+def merge_strongest(into: dict[str, float], likelihoods: Mapping[str, float]) -> None:
+    """Keep the strongest likelihood per code: a site is as exposed as its most exposed page."""
+    for code, value in likelihoods.items():
+        into[code] = max(into.get(code, 0.0), value)

@@ -22,7 +22,13 @@ from auditor.crawl.origins import DocumentCache, OriginDocument, RobotsCache
 from auditor.crawl.urls import origin_of
 from auditor.evaluator import RuleEvaluator
 from auditor.facts import SiteFacts, image_facts, site_facts
-from auditor.jurisdiction import JurisdictionEstimate, PageLocale, estimate, gps_region
+from auditor.jurisdiction import (
+    JurisdictionEstimate,
+    PageLocale,
+    estimate,
+    gps_region,
+    merge_strongest,
+)
 from auditor.model import (
     Finding,
     ImageRecord,
@@ -167,9 +173,7 @@ class AuditSink:
         locale = self.locales[page.final_url]
         declared = self.seeds[target].jurisdictions
         likelihoods = estimate([page.final_url], declared, locales=[locale]).likelihoods
-        merged = self.site_jurisdictions.setdefault(page.site, {})
-        for code, value in likelihoods.items():
-            merged[code] = max(merged.get(code, 0.0), value)
+        merge_strongest(self.site_jurisdictions.setdefault(page.site, {}), likelihoods)
         self.observer.page_done(page)
 
     async def on_images_known(self, urls: Sequence[str]) -> None:
@@ -211,12 +215,7 @@ class AuditSink:
         robots = origin.robots.policy.availability.value
         site = SiteFacts(image.site, robots, {}, categories=self._categories(target))
         facts = {**site_facts(site), **image_facts(image, self.evaluator.clock())}
-        disallowing = facts.get("signals.disallowing")
-        self.dataset.add(
-            image,
-            reserved=bool(facts.get("signals.reserving")),
-            opted_out=isinstance(disallowing, list) and "optout_list" in disallowing,
-        )
+        self.dataset.add_evaluated(image, facts)
         findings = self.evaluator.run(
             Subject.IMAGE, facts, image_url=image.url,
             page_url=image.page_urls[0] if image.page_urls else None, site=image.site,

@@ -20,7 +20,7 @@ from auditor.config import AuditConfig
 from auditor.crawl.urls import origin_of
 from auditor.evaluator import RuleEvaluator
 from auditor.facts import SiteFacts, image_facts, site_facts
-from auditor.jurisdiction import PageLocale, estimate
+from auditor.jurisdiction import PageLocale, estimate, merge_strongest
 from auditor.model import Finding, Subject
 from auditor.policy import PolicySet
 from auditor.store import Store
@@ -63,12 +63,7 @@ def reevaluate(
         )
         site = SiteFacts(record.site, robots.get(record.site), {}, categories=site_categories)
         facts = {**site_facts(site), **image_facts(record, clock())}
-        disallowing = facts.get("signals.disallowing")
-        tally.add(
-            record,
-            reserved=bool(facts.get("signals.reserving")),
-            opted_out=isinstance(disallowing, list) and "optout_list" in disallowing,
-        )
+        tally.add_evaluated(record, facts)
         images_per_site[record.site] += 1
         page_url = record.page_urls[0] if record.page_urls else None
         findings.extend(
@@ -86,9 +81,7 @@ def reevaluate(
             declared.get(page.site, ()),
             locales=[PageLocale.of(page_record)],
         )
-        merged = site_jurisdictions.setdefault(page.site, {})
-        for code, value in located.likelihoods.items():
-            merged[code] = max(merged.get(code, 0.0), value)
+        merge_strongest(site_jurisdictions.setdefault(page.site, {}), located.likelihoods)
     for origin, status in robots.items():
         site = SiteFacts(
             origin,
