@@ -30,6 +30,12 @@ from auditor.policy.facts import JURISDICTIONS
 __all__ = ["DatasetTally"]
 
 _DIGITS = 4
+#: The tally's counters and per-jurisdiction sums, by attribute name (its checkpoint state).
+_COUNTERS = (
+    "optout_collected", "images", "fetched", "faces_examined", "with_faces", "exif_examined",
+    "with_gps", "reserved_collected", "with_jurisdiction",
+)  # fmt: skip
+_SUMS = ("likelihood", "faces_by_jurisdiction", "gps_by_jurisdiction", "reserved_by_jurisdiction")
 
 
 def _share(part: float, whole: int) -> float | None:
@@ -54,6 +60,21 @@ class DatasetTally:
         self.faces_by_jurisdiction: defaultdict[str, float] = defaultdict(float)
         self.gps_by_jurisdiction: defaultdict[str, float] = defaultdict(float)
         self.reserved_by_jurisdiction: defaultdict[str, float] = defaultdict(float)
+
+    def state(self) -> dict[str, Any]:
+        """Return every count as plain JSON data, for a resumable run's checkpoint."""
+        state: dict[str, Any] = {name: getattr(self, name) for name in _COUNTERS}
+        state.update({name: dict(getattr(self, name)) for name in _SUMS})
+        return state
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Continue from a :meth:`state` (floats survive JSON exactly, so sums carry on equal)."""
+        for name in _COUNTERS:
+            setattr(self, name, int(state[name]))
+        for name in _SUMS:
+            sums: defaultdict[str, float] = defaultdict(float)
+            sums.update({str(code): float(value) for code, value in state[name].items()})
+            setattr(self, name, sums)
 
     def add_evaluated(self, image: ImageRecord, facts: Mapping[str, object]) -> None:
         """Count an image from the fact map its rules were evaluated on (crawl and re-check)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AsyncExitStack
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from auditor import USER_AGENT, __version__
-from auditor.config import AuditConfig
+from auditor.config import AuditConfig, CrawlSettings
 from auditor.crawl.crawler import Crawler, CrawlStats
 from auditor.crawl.discover import PageDiscovery, discover
 from auditor.crawl.fetcher import Fetcher, FetchLimits
@@ -28,7 +27,7 @@ from auditor.crawl.origins import DocumentCache, OwnRobotsGate, RobotsCache
 from auditor.errors import AuditIncompleteError
 from auditor.evaluator import RuleEvaluator
 from auditor.extract import ExtractLimits, ImageFacts, extract_image
-from auditor.model import Outcome, RunCounters, Subject
+from auditor.model import RunCounters, Subject
 from auditor.policy import PolicySet
 from auditor.recorder import AuditObserver, AuditSink, OriginFiles, Prefetcher
 from auditor.signals import image_mechanisms
@@ -38,7 +37,16 @@ from auditor.signals.registries import SpawningClient
 from auditor.signals.tdmrep import MAX_TDMREP_BYTES, parse_tdmrep_file
 from auditor.store import Store, open_store
 
-__all__ = ["AuditObserver", "AuditOptions", "AuditSummary", "run_audit", "seeds_from"]
+__all__ = [
+    "AuditObserver",
+    "AuditOptions",
+    "AuditSummary",
+    "fetch_limits",
+    "origin_files",
+    "process_pool",
+    "run_audit",
+    "seeds_from",
+]
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,18 @@ def seeds_from(config: AuditConfig) -> tuple[Seed, ...]:
     )
 
 
+def fetch_limits(settings: CrawlSettings) -> FetchLimits:
+    """Return the fetcher's bounds from the ``crawl:`` settings of audit.yaml."""
+    return FetchLimits(
+        max_redirects=settings.max_redirects,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        total_timeout=settings.total_timeout,
+        per_host_concurrency=settings.per_host_concurrency,
+        delay=settings.delay,
+    )
+
+
 def _discover_job(
     body: bytes, url: str, encoding: str | None, bots: tuple[str, ...]
 ) -> PageDiscovery:
@@ -87,36 +107,32 @@ def _discover_job(
 
 
 def _counters(stats: CrawlStats, evaluator: RuleEvaluator) -> RunCounters:
-    by_outcome: Counter[str] = Counter()
-    by_severity: Counter[str] = Counter()
-    passes: Counter[str] = Counter()
-    for (_, rule_id, outcome), count in evaluator.outcomes.items():
-        if outcome is Outcome.PASS:
-            passes[rule_id] += count
-    for (outcome_name, severity), count in evaluator.findings.items():
-        by_outcome[outcome_name] += count
-        by_severity[severity] += count
+    by_outcome, by_severity, passes = evaluator.totals()
     return RunCounters(
         pages=stats.pages_ok + stats.pages_failed,
         images=stats.images,
         images_fetched=stats.images_fetched,
         skips=stats.skips,
         errors=stats.fetch_errors,
-        findings=dict(sorted(by_outcome.items())),
-        by_severity=dict(sorted(by_severity.items())),
-        passes=dict(sorted(passes.items())),
+        findings=by_outcome,
+        by_severity=by_severity,
+        passes=passes,
     )
 
 
-def _executor(workers: int | None) -> Executor:
-    # forkserver, not fork: forking a process that runs an event loop and resolver threads can
-    # deadlock the child; the preload keeps worker start-up cheap.
+def process_pool(workers: int | None, preload: tuple[str, ...] = ()) -> Executor:
+    """Return the pool CPU-bound work runs in: one process per core unless ``workers`` says.
+
+    forkserver, not fork: forking a process that runs an event loop and resolver threads can
+    deadlock the child; preloading the modules the jobs live in keeps worker start-up cheap.
+    """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["auditor.crawl.discover", "auditor.extract"])
+    context.set_forkserver_preload(["auditor.crawl.discover", "auditor.extract", *preload])
     return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
 
 
-def _origin_files(fetcher: Fetcher, token: str) -> tuple[OwnRobotsGate, OriginFiles]:
+def origin_files(fetcher: Fetcher, token: str) -> tuple[OwnRobotsGate, OriginFiles]:
+    """Return the auditor's own robots.txt gate and the cached origin files of a run."""
     robots = RobotsCache(fetcher)
     gate = OwnRobotsGate(robots, token)
     tdmrep = DocumentCache(
@@ -142,17 +158,10 @@ async def _crawl(
     settings = config.crawl
     seeds = seeds_from(config)
     evaluator = RuleEvaluator(policy, config, options.clock)
-    limits = FetchLimits(
-        max_redirects=settings.max_redirects,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        total_timeout=settings.total_timeout,
-        per_host_concurrency=settings.per_host_concurrency,
-        delay=settings.delay,
-    )
+    limits = fetch_limits(settings)
     extract_limits = ExtractLimits(max_pixels=settings.max_pixels)
     loop = asyncio.get_running_loop()
-    with _executor(options.workers) as pool, store.writer(run_id) as writer:
+    with process_pool(options.workers) as pool, store.writer(run_id) as writer:
         writer.add_findings(evaluator.run(Subject.DECLARATION, {}))
 
         async def parse_page(
@@ -167,7 +176,7 @@ async def _crawl(
             fetcher = await network.enter_async_context(
                 Fetcher(user_agent=USER_AGENT, limits=limits)
             )
-            gate, origins = _origin_files(fetcher, settings.token)
+            gate, origins = origin_files(fetcher, settings.token)
             mechanisms = image_mechanisms(options.optout)
             prefetchers: list[Prefetcher] = []
             if config.registries.spawning is not None:  # opt-in: it receives image URLs

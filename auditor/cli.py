@@ -255,6 +255,58 @@ def crawl(
     _summary(summary)
 
 
+@app.command()
+def manifest(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A CSV/TSV, JSONL or Parquet manifest, a folder, or img2dataset output."
+        ),
+    ],
+    config_file: Annotated[Path, typer.Option("-c", "--config", help="audit.yaml")],
+    db: DbOption = "audit.db",
+    refetch: Annotated[
+        bool,
+        typer.Option("--refetch", help="Also read the live source: its signals as they are now."),
+    ] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the interrupted audit of this manifest.")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(min=1, help="CPU worker processes.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final summary.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every skip.")] = False,
+    optout_threshold: OptOutThresholdOption = None,
+    optout_near_band: OptOutNearBandOption = None,
+) -> None:
+    """Audit what a crawler already collected: every row of a manifest, resumably."""
+    config = load_config(config_file)
+    policy = load_packs(config.policies)
+    optout = _optout_matcher(config, optout_threshold, optout_near_band, quiet=quiet)
+    from auditor.manifest_audit import ManifestOptions, run_manifest_audit  # noqa: PLC0415
+
+    progress = _Progress(quiet=quiet, verbose=verbose)
+    options = ManifestOptions(
+        db=db, workers=workers, optout=optout, config_path=str(config_file), refetch=refetch,
+        resume=resume,
+    )  # fmt: skip
+    try:
+        with progress.display():
+            summary = run_manifest_audit(path, config, policy, options, progress)
+    except KeyboardInterrupt:
+        again = f"auditor manifest {path} -c {config_file} --db {db} --resume"
+        err.print(f"interrupted: what was recorded so far is kept in {db}; continue with: {again}")
+        raise typer.Exit(130) from None
+    _summary(summary)
+    _deletions_hint(summary)
+
+
+def _deletions_hint(summary: AuditSummary) -> None:
+    out.print(
+        f"deletion list: auditor export --db {summary.db} --what deletions --format csv",
+        markup=False,
+    )
+
+
 def _optout_matcher(
     config: AuditConfig, threshold: int | None, near_band: int | None, *, quiet: bool
 ) -> OptOutMatcher | None:

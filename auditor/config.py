@@ -25,6 +25,7 @@ from pydantic import (
 
 from auditor import PRODUCT_TOKEN
 from auditor.errors import ConfigError, Problem
+from auditor.manifest.mapping import ManifestSettings
 from auditor.yamlsrc import load_yaml, problems_from_validation
 
 Purpose = Literal[
@@ -264,6 +265,7 @@ class AuditConfig(_Strict):
     registries: Registries = Registries()
     crawl: CrawlSettings = CrawlSettings()
     jurisdiction_thresholds: JurisdictionThresholds = JurisdictionThresholds()
+    manifest: ManifestSettings = ManifestSettings()
 
     @field_validator("targets", mode="before")
     @classmethod

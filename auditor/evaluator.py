@@ -47,6 +47,42 @@ class RuleEvaluator:
         self.findings.update((f.outcome.value, f.severity.value) for f in result.findings)
         return result.findings
 
+    def state(self) -> dict[str, list[list[str | int]]]:
+        """Return the outcome counts as plain JSON data, for a resumable run's checkpoint."""
+        return {
+            "outcomes": [
+                [pack, rule_id, outcome.value, count]
+                for (pack, rule_id, outcome), count in self.outcomes.items()
+            ],
+            "findings": [
+                [outcome, severity, count] for (outcome, severity), count in self.findings.items()
+            ],
+        }
+
+    def restore(self, state: Mapping[str, list[list[str | int]]]) -> None:
+        """Continue counting from a :meth:`state`."""
+        self.outcomes = Counter(
+            {(str(p), str(r), Outcome(str(o))): int(n) for p, r, o, n in state["outcomes"]}
+        )
+        self.findings = Counter({(str(o), str(s)): int(n) for o, s, n in state["findings"]})
+
+    def totals(self) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        """Return findings by outcome, findings by severity and passes by rule id, sorted."""
+        by_outcome: Counter[str] = Counter()
+        by_severity: Counter[str] = Counter()
+        passes: Counter[str] = Counter()
+        for (_, rule_id, outcome), count in self.outcomes.items():
+            if outcome is Outcome.PASS:
+                passes[rule_id] += count
+        for (outcome_name, severity), count in self.findings.items():
+            by_outcome[outcome_name] += count
+            by_severity[severity] += count
+        return (
+            dict(sorted(by_outcome.items())),
+            dict(sorted(by_severity.items())),
+            dict(sorted(passes.items())),
+        )
+
     def stats(self) -> dict[tuple[str, str], dict[str, int]]:
         """Outcome counts per (pack, rule id), passes included."""
         per_rule: dict[tuple[str, str], dict[str, int]] = {}

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from auditor.config import CrawlerDeclaration
 from auditor.jurisdiction import cctld
-from auditor.model import Evaluation, ImageRecord, Purpose, SignalRecord, Verdict
+from auditor.model import Evaluation, ImageRecord, Observed, Purpose, SignalRecord, Verdict
 from auditor.optout.record import decode_match
 
 Facts = dict[str, object]
@@ -72,13 +72,25 @@ def _disallowed(record: SignalRecord) -> set[str]:
     return {p for p, verdict in record.purposes.items() if verdict is Verdict.DISALLOWED}
 
 
+def _reserving(records: list[SignalRecord]) -> list[SignalRecord]:
+    """Return the evaluated records that disallow a purpose whose refusal reserves TDM rights."""
+    return [
+        s for s in records if s.evaluation is Evaluation.EVALUATED and _RESERVED & _disallowed(s)
+    ]
+
+
 def _signal_facts(record: ImageRecord) -> Facts:
-    """``signals.*``: which mechanisms spoke, which disallowed, which could not be evaluated."""
-    evaluated = [s for s in record.signals if s.evaluation is Evaluation.EVALUATED]
+    """``signals.*``: which mechanisms spoke, which disallowed, which could not be evaluated.
+
+    The facts describe the image as collected; what ``--refetch`` read from the live source
+    (``observed == now``) only feeds ``signals.reserving_now``, present when there is any.
+    """
+    collected = [s for s in record.signals if s.observed is Observed.COLLECTION]
+    evaluated = [s for s in collected if s.evaluation is Evaluation.EVALUATED]
     disallowing = [s for s in evaluated if Verdict.DISALLOWED in s.purposes.values()]
-    not_evaluated = [s for s in record.signals if s.evaluation is not Evaluation.EVALUATED]
-    reserving = [s for s in disallowing if _RESERVED & _disallowed(s)]
-    return {
+    not_evaluated = [s for s in collected if s.evaluation is not Evaluation.EVALUATED]
+    reserving = _reserving(collected)
+    facts: Facts = {
         "signals.mechanisms": sorted({s.mechanism for s in evaluated}),
         "signals.disallowing": sorted({s.mechanism for s in disallowing}),
         "signals.reserving": sorted({s.mechanism for s in reserving if "heuristic" not in s.notes}),
@@ -87,6 +99,26 @@ def _signal_facts(record: ImageRecord) -> Facts:
         ),
         "signals.not_evaluated": sorted({s.mechanism for s in not_evaluated}),
     }
+    live = [s for s in record.signals if s.observed is Observed.NOW]
+    if live:
+        facts["signals.reserving_now"] = sorted(
+            {s.mechanism for s in _reserving(live) if "heuristic" not in s.notes}
+        )
+    return facts
+
+
+def _copy_facts(record: ImageRecord) -> Facts:
+    """``manifest.*``: the manifest row and stored copy; nothing for a crawled image."""
+    copy = record.copy
+    if copy is None:
+        return {}
+    facts: Facts = {
+        "manifest.key": copy.key,
+        "manifest.local_path": copy.local_path,
+        "manifest.columns": sorted(copy.extra),
+    }
+    facts.update({f"manifest.extra.{name}": value for name, value in copy.extra.items()})
+    return facts
 
 
 def _optout_facts(record: ImageRecord, now: datetime) -> Facts:
@@ -164,6 +196,7 @@ def image_facts(record: ImageRecord, now: datetime) -> Facts:
         facts[f"usage.{purpose.value}"] = str(record.usage.get(purpose.value, Verdict.UNKNOWN))
     facts["usage.conflicts"] = list(record.usage_conflicts)
     facts.update(_signal_facts(record))
+    facts.update(_copy_facts(record))
     facts.update(_optout_facts(record, now))
     facts.update(_jurisdiction_facts(record.jurisdictions))
     return facts

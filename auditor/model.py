@@ -94,6 +94,18 @@ class Evaluation(StrEnum):
     ERROR = "error"
 
 
+class Observed(StrEnum):
+    """When a signal describes the image: as collected, or as the live source is now.
+
+    A crawl audits collection as it happens, so everything it records is ``collection``;
+    ``auditor manifest --refetch`` adds ``now`` records read from the live source, so a
+    reservation made after collection can be told apart from one the crawler ignored.
+    """
+
+    COLLECTION = "collection"
+    NOW = "now"
+
+
 def frozen_map(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     """Return a read-only view of a copy of ``values``, for mapping fields of frozen records."""
     return MappingProxyType(dict(values or {}))
@@ -116,6 +128,7 @@ class SignalRecord:
     token: str | None = None
     sha256: str | None = None
     evaluation: Evaluation = Evaluation.EVALUATED
+    observed: Observed = Observed.COLLECTION
 
 
 @dataclass(frozen=True)
@@ -156,12 +169,29 @@ class ImageContext:
 
 
 @dataclass(frozen=True)
+class CollectedCopy:
+    """Where a manifest says the audited crawler keeps an image: the row and the stored file.
+
+    ``key`` is the manifest row's stable key (``images.csv#12``, ``00000.tar#000000012``),
+    ``local_path`` the file or tar member the bytes were read from (``None`` when the row has
+    none), ``extra`` the manifest's other columns, kept as facts. The deletion list names them,
+    so whoever runs the storage knows which copy to remove.
+    """
+
+    key: str
+    local_path: str | None = None
+    extra: Mapping[str, str] = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True)
 class ImageRecord:
     """Everything the auditor learnt about one image URL in one run.
 
     ``fetched`` is False when the auditor could not or would not fetch the bytes (its own
     robots.txt group, a network error, a size cap); the image is still listed, with the verdicts
-    that URL-level signals decide and ``skip_reason`` saying why.
+    that URL-level signals decide and ``skip_reason`` saying why. In manifest mode ``fetched``
+    means the collected copy's bytes were read (or, with ``--refetch`` and no copy, the live
+    ones), ``fetched_at`` is the manifest's collection time and ``copy`` says where the copy is.
     """
 
     url: str
@@ -180,6 +210,7 @@ class ImageRecord:
     jurisdictions: Mapping[str, float] = field(default_factory=frozen_map)
     jurisdiction_evidence: tuple[JurisdictionEvidence, ...] = ()
     gps_country: str | None = None  # ISO country of the EXIF GPS position (offline, coarse)
+    copy: CollectedCopy | None = None  # manifest mode: the row and stored file it came from
 
     @property
     def page_urls(self) -> tuple[str, ...]:

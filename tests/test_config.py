@@ -689,6 +689,7 @@ def test_schema_closes_every_object(schema: dict[str, Any]) -> None:
         "registries",
         "crawl",
         "jurisdiction_thresholds",
+        "manifest",
     }
     assert schema["additionalProperties"] is False
     for definition in schema["$defs"].values():

@@ -9,6 +9,7 @@ wrong subject, operand types), the JSON Schema, ``docs/facts.md`` and ``policies
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
@@ -42,6 +43,7 @@ __all__ = [
     "FactSpec",
     "FactType",
     "fact_names",
+    "fact_spec",
     "facts_for",
     "lookup_fact",
     "render_fact_catalogue_markdown",
@@ -206,7 +208,35 @@ _CATALOGUE: tuple[FactSpec, ...] = (
         T.LIST,
         IMAGE_SUBJECTS,
         "Mechanisms that could not be evaluated for the image (not fetched, file refused, "
-        "support not installed): their silence is not evidence.",
+        "support not installed, or not recorded by a manifest): their silence is not evidence.",
+    ),
+    FactSpec(
+        "signals.reserving_now",
+        T.LIST,
+        IMAGE_SUBJECTS,
+        "Like signals.reserving, for the live source as it is now (auditor manifest --refetch); "
+        "the signals.* facts above describe the image as collected. Missing unless refetched.",
+    ),
+    # -- manifest mode: the collected copy (docs/manifests.md)
+    FactSpec(
+        "manifest.key",
+        T.STR,
+        IMAGE_SUBJECTS,
+        "The manifest row the image came from (file#row, shard.tar#sample). Missing in a crawl.",
+    ),
+    FactSpec(
+        "manifest.local_path",
+        T.STR,
+        IMAGE_SUBJECTS,
+        "The stored copy the bytes were read from; null when the row has none. Missing in a crawl.",
+        nullable=True,
+    ),
+    FactSpec(
+        "manifest.columns",
+        T.LIST,
+        IMAGE_SUBJECTS,
+        "Names of the row's other columns, each readable as manifest.extra.<column>. Missing in "
+        "a crawl.",
     ),
     # -- jurisdiction likelihoods (law.md 4)
     *(
@@ -284,11 +314,35 @@ def facts_for(subject: Subject) -> tuple[FactSpec, ...]:
     return tuple(spec for spec in FACTS.values() if subject in spec.subjects)
 
 
+#: ``manifest.extra.<column>``: a manifest's other columns, as text (docs/facts.md).
+EXTRA_PREFIX = "manifest.extra."
+EXTRA_PATTERN = r"^manifest\.extra\.[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$"
+_EXTRA = re.compile(EXTRA_PATTERN)
+
+
+def _find(name: str) -> FactSpec | None:
+    """Return the spec of a catalogued fact or of a ``manifest.extra.<column>`` fact."""
+    spec = FACTS.get(name)
+    if spec is None and _EXTRA.match(name):
+        column = name.removeprefix(EXTRA_PREFIX)
+        text = f"The manifest's {column} column, as one line of text; missing when absent."
+        return FactSpec(name, T.STR, IMAGE_SUBJECTS, text)
+    return spec
+
+
+def fact_spec(name: str) -> FactSpec:
+    """Return the spec of fact ``name``; ``KeyError`` if it is none (check with lookup_fact)."""
+    spec = _find(name)
+    if spec is None:
+        raise KeyError(name)
+    return spec
+
+
 def lookup_fact(name: object, subject: Subject) -> tuple[FactSpec | None, str | None]:
     """Find ``name`` for a rule of ``subject``: the spec, or a one-line problem."""
     if not isinstance(name, str):
         return None, f"a fact name must be a string like 'image.faces'; got {name!r}"
-    spec = FACTS.get(name)
+    spec = _find(name)
     if spec is None:
         match = difflib.get_close_matches(name, list(FACTS), n=1, cutoff=0.6)
         hint = f" (did you mean '{match[0]}'?)" if match else " (see docs/facts.md)"
@@ -331,5 +385,11 @@ def render_fact_catalogue_markdown() -> str:
             label = spec.type_label.replace("|", "\\|")
             subjects = _subjects_label(spec.subjects)
             out.append(f"| `{spec.name}` | {label}{flag} | {subjects} | {spec.description} |")
+        if group == "manifest":
+            out.append(
+                "| `manifest.extra.<column>` | str | image | The manifest's column of that name "
+                "(letters, digits, `_`, `.`, `-`; up to 64), as one line of text. Missing when "
+                "the row has no such column, and in a crawl. |"
+            )
         out.append("")
     return "\n".join(out)

@@ -23,7 +23,7 @@ from auditor.errors import PolicyError, Problem
 from auditor.model import Outcome
 from auditor.policy.compiler import CompileContext, Compiled, compile_condition, fact_getter
 from auditor.policy.engine import Escalation, Pack, PolicySet, Rule, Source
-from auditor.policy.facts import FACTS
+from auditor.policy.facts import fact_spec
 from auditor.policy.packtests import TESTS_SUFFIX, check_fixture_file
 from auditor.policy.schema import PackHeader, RuleSpec
 from auditor.policy.templates import compile_template
@@ -219,7 +219,7 @@ def _compile_rule(
         jurisdiction=jurisdiction,
         file=doc.file,
         line=doc.line_of(loc),
-        readers=tuple((name, fact_getter(FACTS[name], jurisdiction)) for name in names),
+        readers=tuple((name, fact_getter(fact_spec(name), jurisdiction)) for name in names),
     )
 
 

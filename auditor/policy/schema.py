@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 from pydantic_core import PydanticCustomError
 
 from auditor.model import Outcome, Severity, Subject
-from auditor.policy.facts import FACTS
+from auditor.policy.facts import EXTRA_PATTERN, FACTS
 from auditor.policy.operators import OPERATORS
 
 __all__ = [
@@ -168,7 +168,9 @@ def policy_json_schema() -> dict[str, Any]:
     schema = _link_conditions(PackSpec.model_json_schema())
     defs = schema.setdefault("$defs", {})
     defs["Condition"] = _condition_schema()
-    defs["FactName"] = {"enum": list(FACTS)}
+    defs["FactName"] = {
+        "anyOf": [{"enum": list(FACTS)}, {"type": "string", "pattern": EXTRA_PATTERN}]
+    }
     defs["FactRef"] = {
         "type": "object",
         "properties": {"fact": {"$ref": "#/$defs/FactName"}},

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from auditor.errors import PolicyError, Problem
 from auditor.model import Outcome, Severity, Subject
 from auditor.policy.compiler import CompileContext, FactGetter, Facts, fact_getter
-from auditor.policy.facts import FACTS, lookup_fact
+from auditor.policy.facts import fact_spec, lookup_fact
 from auditor.policy.operators import MISSING
 from auditor.policy.scope import GLOBAL
 
@@ -208,7 +208,9 @@ def _explain(pack: Pack, rule: Rule) -> RuleExplanation:
         conditions=tuple((role, cond.text) for role, cond in rule.conditions),
         escalate=tuple((step.severity, step.when.text) for step in rule.escalate),
         on_missing=rule.on_missing,
-        facts=tuple((name, FACTS[name].type_label, FACTS[name].description) for name in names),
+        facts=tuple(
+            (name, fact_spec(name).type_label, fact_spec(name).description) for name in names
+        ),
         message=rule.message.source,
         remediation=rule.remediation,
         file=rule.file,

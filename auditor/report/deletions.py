@@ -30,7 +30,7 @@ from auditor.report.export import Exporter, write_csv, write_jsonl
 if TYPE_CHECKING:
     from auditor.store import FindingExport, Store
 
-__all__ = ["DELETION_TAG", "Deletion", "deletions", "export_deletions"]
+__all__ = ["DELETION_TAG", "Deletion", "ImageRef", "deletions", "export_deletions"]
 
 DELETION_TAG = "requires-deletion"
 DEFAULT_ERASURE_DAYS = 30
@@ -52,6 +52,8 @@ class Deletion:
     collected_at: str | None
     deadline: str  # ISO date, or "immediately"
     fingerprint: str
+    manifest_key: str | None = None  # manifest mode: the row, and the stored copy to remove
+    local_path: str | None = None
 
     json_keys: ClassVar[tuple[str, ...]] = (
         "image_url",
@@ -66,6 +68,8 @@ class Deletion:
         "collected_at",
         "deadline",
         "fingerprint",
+        "manifest_key",
+        "local_path",
     )
 
     def to_json(self) -> dict[str, Any]:
@@ -73,6 +77,16 @@ class Deletion:
         data = {key: getattr(self, key) for key in self.json_keys}
         data["references"] = list(self.references)
         return data
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """What identifies a stored image on the list: hash, collection time, manifest row, copy."""
+
+    sha256: str | None = None
+    collected_at: str | None = None
+    manifest_key: str | None = None
+    local_path: str | None = None
 
 
 def _date(value: object) -> date | None:
@@ -107,9 +121,9 @@ def deadline(evidence: Mapping[str, Any], collected_at: str | None) -> str:
 def deletions(
     findings: Iterable[FindingExport],
     deletion_rules: frozenset[str],
-    images: Mapping[str, tuple[str | None, str | None]],
+    images: Mapping[str, ImageRef],
 ) -> list[Deletion]:
-    """Build the deletion list; ``images`` maps image URL -> (sha256, collected_at)."""
+    """Build the deletion list; ``images`` maps image URL -> what identifies its copy."""
     out = []
     for finding in findings:
         if (
@@ -120,11 +134,12 @@ def deletions(
             or finding.image_url is None
         ):
             continue
-        sha256, collected_at = images.get(finding.image_url, (None, None))
+        ref = images.get(finding.image_url, ImageRef())
+        collected_at = ref.collected_at
         out.append(
             Deletion(
                 image_url=finding.image_url,
-                sha256=sha256,
+                sha256=ref.sha256,
                 page_url=finding.page_url,
                 site=finding.site,
                 rule_id=finding.rule_id,
@@ -135,6 +150,8 @@ def deletions(
                 collected_at=collected_at,
                 deadline=deadline(finding.evidence, collected_at),
                 fingerprint=finding.fingerprint,
+                manifest_key=ref.manifest_key,
+                local_path=ref.local_path,
             )
         )
     # "immediately" sorts before any date: those are overdue by definition.
@@ -152,15 +169,19 @@ def _deletion_rules() -> frozenset[str]:
     )
 
 
-def _image_index(
-    store: Store, run_id: int, urls: set[str]
-) -> dict[str, tuple[str | None, str | None]]:
-    index: dict[str, tuple[str | None, str | None]] = {}
+def _image_index(store: Store, run_id: int, urls: set[str]) -> dict[str, ImageRef]:
+    index: dict[str, ImageRef] = {}
     if not urls:
         return index
     for image in store.iter_images(run_id):
         if image.url in urls:
-            index[image.url] = (image.sha256, image.fetched_at)
+            copy = image.copy
+            index[image.url] = ImageRef(
+                image.sha256,
+                image.fetched_at,
+                copy.key if copy else None,
+                copy.local_path if copy else None,
+            )
     return index
 
 

@@ -59,7 +59,9 @@ class ImageEvidence:
     declared: mechanisms then use the ``*`` group and note ``no_declared_token``).
     ``response_headers`` is ``None`` when no response was received (the auditor may not fetch
     the image, or the fetch failed): header mechanisms are then ``not_evaluated``, never
-    "allowed". ``pages`` are the crawled pages that embed the image.
+    "allowed". ``pages`` are the crawled pages that embed the image. ``claimed_sha256`` and
+    ``claimed_phash`` are the hashes a manifest recorded, for look-ups (the opt-out list) when
+    there are no bytes to hash.
     """
 
     url: str
@@ -71,6 +73,8 @@ class ImageEvidence:
     facts: ImageFacts | None
     pages: tuple[PageEvidence, ...]
     contexts: tuple[ImageContext, ...] = ()  # how each page referenced it (JSON-LD rights ...)
+    claimed_sha256: str | None = None
+    claimed_phash: str | None = None
 
     def header_values(self, name: str) -> list[str]:
         """Every value of a response header, in order; empty when there was no response."""

@@ -53,9 +53,9 @@ def optout_mechanism(
                 )
             ]
         facts = evidence.facts
-        found = matcher.match(
-            evidence.url, facts.sha256 if facts else None, facts.phash if facts else None
-        )
+        sha256 = facts.sha256 if facts else evidence.claimed_sha256
+        phash = facts.phash if facts and facts.phash else evidence.claimed_phash
+        found = matcher.match(evidence.url, sha256, phash)
         if found is None:
             return []
         verdict = Verdict.UNKNOWN if found.near else Verdict.DISALLOWED

@@ -63,7 +63,13 @@ if TYPE_CHECKING:
         SiteExport,
     )
     from auditor.store.rows import RuleMeta
-    from auditor.store.run_records import FindingExport, RuleStat, RunRow, RunSummary
+    from auditor.store.run_records import (
+        Checkpoint,
+        FindingExport,
+        RuleStat,
+        RunRow,
+        RunSummary,
+    )
     from auditor.store.writer import StoreWriter
 
 #: Where each public name lives. The package imports its modules only when a name is first
@@ -80,6 +86,7 @@ _LOCATIONS = {
     "SignalExport": "exports",
     "SiteExport": "exports",
     "RuleMeta": "rows",
+    "Checkpoint": "run_records",
     "FindingExport": "run_records",
     "RuleStat": "run_records",
     "RunRow": "run_records",
@@ -98,6 +105,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "FINAL_STATUSES",
+    "Checkpoint",
     "ExifExport",
     "FindingExport",
     "ImageExport",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -9,7 +10,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, delete, insert, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from auditor.errors import StoreError
@@ -30,8 +31,16 @@ from auditor.store.reader import (
     suppressions,
 )
 from auditor.store.rows import dumps
-from auditor.store.run_records import FindingExport, RuleStat, RunRow, RunSummary
-from auditor.store.schema import RUN_STATUSES, FindingRow, Run, SuppressionRow
+from auditor.store.run_records import Checkpoint, FindingExport, RuleStat, RunRow, RunSummary
+from auditor.store.schema import (
+    RUN_STATUSES,
+    FindingRow,
+    Image,
+    Run,
+    RunCheckpoint,
+    Site,
+    SuppressionRow,
+)
 from auditor.store.writer import StoreWriter
 
 _T = TypeVar("_T")
@@ -129,6 +138,55 @@ class Store:
             ) from exc
         if updated.rowcount == 0:
             raise StoreError(f"no run {run_id} in {self.where}: call begin_run first")
+
+    def unfinished_runs(self) -> list[RunRow]:
+        """Return the runs that did not finish (``running`` or ``interrupted``), newest first.
+
+        ``running`` is what a run killed outright (SIGKILL, power loss) leaves behind.
+        """
+        with self._reading() as connection:
+            ids = connection.execute(
+                select(Run.id)
+                .where(Run.status.in_(("running", "interrupted")))
+                .order_by(Run.id.desc())
+            ).scalars()
+            return [get_run(connection, int(run_id)) for run_id in ids]
+
+    def checkpoint(self, run_id: int) -> Checkpoint | None:
+        """Return where resumable run ``run_id`` stands; ``None`` before its first batch."""
+        with self._reading() as connection:
+            row = connection.execute(
+                select(*RunCheckpoint.__table__.columns).where(RunCheckpoint.run_id == run_id)
+            ).first()
+        if row is None:
+            return None
+        return Checkpoint(
+            run_id, row.last_key, row.rows, json.loads(row.state_json), row.updated_at
+        )
+
+    def reopen_run(self, run_id: int) -> None:
+        """Mark an unfinished run ``running`` again, to resume it."""
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    update(Run).where(Run.id == run_id).values(status="running", finished_at=None)
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot reopen run {run_id} in {self.where}: {describe_error(exc)}"
+            ) from exc
+
+    def site_image_counts(self, run_id: int) -> Iterator[tuple[str, int]]:
+        """Yield every site of ``run_id`` with how many images it has, in origin order."""
+        query = (
+            select(Site.origin, func.count(Image.id))
+            .outerjoin(Image, Image.site_id == Site.id)
+            .where(Site.run_id == run_id)
+            .group_by(Site.origin)
+            .order_by(Site.origin)
+        )
+        with self._reading() as connection:
+            yield from self._stream((str(o), int(n)) for o, n in connection.execute(query))
 
     def latest_run_id(self) -> int | None:
         """Return the newest run's id, or ``None`` when there is no run."""

@@ -21,9 +21,11 @@ from auditor.extract.embedded import C2paFacts, XmpFacts
 from auditor.extract.imagefacts import FaceFacts
 from auditor.jurisdiction import Evidence as JurisdictionEvidence
 from auditor.model import (
+    CollectedCopy,
     Evaluation,
     ImageContext,
     ImageRecord,
+    Observed,
     OriginFileRecord,
     PageRecord,
     Purpose,
@@ -58,6 +60,7 @@ class SignalExport:
     sha256: str | None
     evaluation: Evaluation
     page_url: str | None = None
+    observed: Observed = Observed.COLLECTION
 
     json_keys: ClassVar[tuple[str, ...]] = (
         "image_url",
@@ -75,6 +78,7 @@ class SignalExport:
         "token",
         "sha256",
         "evaluation",
+        "observed",
     )
 
     def to_json(self, *, with_image_url: bool = True) -> dict[str, Any]:
@@ -101,6 +105,7 @@ class SignalExport:
                 "token": self.token,
                 "sha256": self.sha256,
                 "evaluation": self.evaluation.value,
+                "observed": self.observed.value,
             }
         )
         return data
@@ -121,6 +126,7 @@ class SignalExport:
             token=self.token,
             sha256=self.sha256,
             evaluation=self.evaluation,
+            observed=self.observed,
         )
 
 
@@ -201,6 +207,7 @@ class ImageExport:
     face_detection: FaceFacts | None = None
     gps_country: str | None = None
     jurisdiction_evidence: tuple[JurisdictionEvidence, ...] = ()
+    copy: CollectedCopy | None = None
 
     json_keys: ClassVar[tuple[str, ...]] = (
         "url",
@@ -236,6 +243,7 @@ class ImageExport:
         "face_detector",
         "gps_country",
         "jurisdiction_evidence",
+        "manifest",
     )
 
     @property
@@ -302,6 +310,13 @@ class ImageExport:
             "face_detector": None if self.face_detection is None else self.face_detection.detector,
             "gps_country": self.gps_country,
             "jurisdiction_evidence": [facts_to_json(item) for item in self.jurisdiction_evidence],
+            "manifest": None
+            if self.copy is None
+            else {
+                "key": self.copy.key,
+                "local_path": self.copy.local_path,
+                "extra": dict(self.copy.extra),
+            },
         }
 
     def to_facts(self) -> ImageFacts | None:
@@ -349,6 +364,7 @@ class ImageExport:
             jurisdictions=frozen_map(self.jurisdictions),
             jurisdiction_evidence=self.jurisdiction_evidence,
             gps_country=self.gps_country,
+            copy=self.copy,
         )
 
 

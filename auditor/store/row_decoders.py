@@ -15,8 +15,10 @@ from auditor.extract.embedded import C2paFacts, XmpFacts
 from auditor.extract.imagefacts import FaceFacts
 from auditor.jurisdiction import Evidence as JurisdictionEvidence
 from auditor.model import (
+    CollectedCopy,
     Evaluation,
     ImageContext,
+    Observed,
     OriginFileRecord,
     Scope,
     Verdict,
@@ -55,6 +57,7 @@ def signal_from_row(row: Any, image_url: str | None, page_url: str | None = None
         token=row.token,
         sha256=row.sha256,
         evaluation=Evaluation(row.evaluation),
+        observed=Observed(row.observed),
     )
 
 
@@ -119,7 +122,16 @@ def image_from_row(
             facts_from_json(JurisdictionEvidence, item)
             for item in json.loads(row.jurisdiction_evidence_json)
         ),
+        copy=_copy(row),
     )
+
+
+def _copy(row: Any) -> CollectedCopy | None:
+    """Return where a manifest row's copy is stored; ``None`` for a crawled image."""
+    if row.source_key is None:
+        return None
+    extra = json.loads(row.extra_json) if row.extra_json else {}
+    return CollectedCopy(row.source_key, row.local_path, frozen_map(extra))
 
 
 def page_from_row(row: Any, signals: Sequence[SignalExport]) -> PageExport:

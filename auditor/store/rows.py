@@ -26,6 +26,7 @@ from auditor.model import (
     Finding,
     ImageContext,
     ImageRecord,
+    Observed,
     OriginFileRecord,
     Outcome,
     PageRecord,
@@ -237,6 +238,9 @@ def image_row(image: ImageRecord) -> Row:
         ),
         "xmp_json": _facts_json(facts.xmp) if facts is not None else None,
         "c2pa_json": _facts_json(facts.c2pa) if facts is not None else None,
+        "source_key": image.copy.key if image.copy is not None else None,
+        "local_path": image.copy.local_path if image.copy is not None else None,
+        "extra_json": dumps(dict(image.copy.extra)) if image.copy is not None else None,
     }
     for purpose, column in USAGE_COLUMNS.items():
         row[column] = usage.get(purpose, Verdict.UNKNOWN.value)
@@ -272,6 +276,7 @@ def signal_row(signal: SignalRecord) -> Row:
         "token": signal.token,
         "sha256": signal.sha256,
         "evaluation": Evaluation(signal.evaluation).value,
+        "observed": Observed(signal.observed).value,
     }
 
 

@@ -41,6 +41,17 @@ class RunRow:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """Where a resumable run stands (the ``run_checkpoints`` row; see :class:`StoreWriter`)."""
+
+    run_id: int
+    last_key: str | None
+    rows: int
+    state: Mapping[str, Any]
+    updated_at: str
+
+
+@dataclass(frozen=True)
 class RuleStat:
     """Outcome counts of one rule in one run (passes included)."""
 

@@ -36,7 +36,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from auditor.model import FINDING_OUTCOMES, Evaluation, Purpose, Scope, Severity, Subject, Verdict
+from auditor.model import (
+    FINDING_OUTCOMES,
+    Evaluation,
+    Observed,
+    Purpose,
+    Scope,
+    Severity,
+    Subject,
+    Verdict,
+)
 
 #: Constraint names are derived from these templates so that migrations can refer to them on
 #: every backend (SQLite cannot alter an unnamed constraint).
@@ -188,6 +197,8 @@ class Image(Base):
     as JSON objects) are NULL when not examined. ``usage_conflicts_json`` lists the purposes on
     which mechanisms disagreed; ``jurisdiction_evidence_json`` the evidence behind
     ``jurisdictions_json``; ``gps_country`` the country of the (coarsened) GPS position.
+    ``source_key``, ``local_path`` and ``extra_json`` (manifest mode only, NULL for crawls) say
+    which manifest row and stored copy the image came from (:class:`auditor.model.CollectedCopy`).
     """
 
     __tablename__ = "images"
@@ -244,6 +255,9 @@ class Image(Base):
     faces_json: Mapped[str | None]
     gps_country: Mapped[str | None]
     jurisdiction_evidence_json: Mapped[str] = mapped_column(server_default="[]")
+    source_key: Mapped[str | None]
+    local_path: Mapped[str | None]
+    extra_json: Mapped[str | None]
 
 
 class ImageContext(Base):
@@ -297,6 +311,10 @@ class Signal(Base):
     token: Mapped[str | None]
     sha256: Mapped[str | None]
     evaluation: Mapped[str] = mapped_column(server_default="evaluated")
+    observed: Mapped[str] = mapped_column(
+        CheckConstraint(in_check("observed", _values(Observed)), name="observed"),
+        server_default="collection",
+    )
 
 
 class FindingRow(Base):
@@ -382,6 +400,23 @@ class SuppressionRow(Base):
     false_positive: Mapped[bool] = mapped_column(server_default="0")
     status: Mapped[str]
     matched: Mapped[int] = mapped_column(server_default="0")
+
+
+class RunCheckpoint(Base):
+    """Where a resumable run stands: written in the same transaction as each batch of records.
+
+    ``last_key`` is the last manifest row whose records are all stored, ``rows`` how many rows
+    were finished, ``state_json`` the running counts (rule outcomes, dataset tally) as of that
+    row, so a resumed run continues with exactly the state an uninterrupted one would have.
+    """
+
+    __tablename__ = "run_checkpoints"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    last_key: Mapped[str | None]
+    rows: Mapped[int] = mapped_column(server_default="0")
+    state_json: Mapped[str] = mapped_column(server_default="{}")
+    updated_at: Mapped[str]
 
 
 class Skip(Base):

@@ -26,7 +26,16 @@ Idempotence, so that a resumed or re-evaluated run can write again:
   contexts and signals;
 - findings: unique per (run, fingerprint); a duplicate is ignored (the first one stays);
 - rule stats: unique per (run, pack, rule); a later call replaces the counts;
-- skips are plain records: every call adds a row.
+- skips are plain records: every call adds a row;
+- manifest images (with a :class:`~auditor.model.CollectedCopy`): a second row with the same
+  URL replaces the first as above and adds a ``duplicate_url`` skip naming both row keys, so
+  the earlier copy is still on record.
+
+Resumable runs (``auditor manifest``) add each manifest row's records inside :meth:`unit`, so no
+automatic flush splits a row, and register a progress snapshot with :meth:`track_progress`; it
+is written to ``run_checkpoints`` in the same transaction as every batch, so what is stored and
+where the run stands never disagree. A unit that raises leaves the writer *torn*: its buffer is
+dropped instead of written, and the resumed run redoes everything after the last checkpoint.
 
 A writer is not thread-safe; use one per thread or process.
 
@@ -35,7 +44,9 @@ Records become rows in :mod:`auditor.store.rows`; this module buffers and writes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
@@ -69,6 +80,7 @@ from auditor.store.schema import (
     Image,
     Page,
     RuleStatRow,
+    RunCheckpoint,
     Signal,
     Site,
     Skip,
@@ -100,6 +112,37 @@ class StoreWriter:
         self._skips: list[Row] = []
         self._findings: dict[str, Row] = {}
         self._rule_stats: dict[tuple[str, str], Row] = {}
+        self._units = 0  # depth of open unit() blocks: no automatic flush inside one
+        self._torn = False  # a unit raised: the buffer holds part of it and must not be written
+        self._progress: Callable[[], Row] | None = None
+
+    # -- units and progress ------------------------------------------------------------------
+
+    @contextmanager
+    def unit(self) -> Iterator[None]:
+        """Add the records of one unit of work (a manifest row) so no flush can split them.
+
+        If the block raises, the writer is torn: nothing more is written by it (see the module
+        docstring), because the buffer may hold half a unit.
+        """
+        self._check_open()
+        self._units += 1
+        try:
+            yield
+        except BaseException:
+            self._torn = True
+            raise
+        finally:
+            self._units -= 1
+        self._added()
+
+    def track_progress(self, snapshot: Callable[[], Row]) -> None:
+        """Write ``snapshot()`` (``last_key``, ``rows``, ``state_json``) with every flush.
+
+        It is called inside the flush's transaction, after the buffered records, so it must
+        describe exactly the units added so far; it is never called inside a unit.
+        """
+        self._progress = snapshot
 
     # -- adding ------------------------------------------------------------------------------
 
@@ -132,6 +175,9 @@ class StoreWriter:
         contexts = [context_row(context) for context in image.contexts]
         signals = [signal_row(signal) for signal in image.signals]
         self._need_site(image.site)
+        earlier = self._images.get(image.url)
+        if earlier is not None and image.copy is not None:
+            self._duplicate(image.url, earlier[1].get("source_key"), image.copy.key)
         self._images[image.url] = (image.site, row, contexts, signals)
         self._added()
 
@@ -196,8 +242,14 @@ class StoreWriter:
 
         On failure the buffer is kept, so a later flush retries it (e.g. after a lock timeout).
         """
+        if self._torn:
+            raise StoreError(
+                f"run {self.run_id}: a unit of work failed part way, so the buffered records were "
+                "not written; resume the run to redo them"
+            )
         if not self._sites and not self.pending:
             return
+        skips = len(self._skips)  # duplicate skips found while writing are dropped on failure
         try:
             with self._engine.connect() as connection:
                 connection.execution_options(**{WRITE_OPTION: True})
@@ -208,7 +260,9 @@ class StoreWriter:
                     self._insert(connection, Skip, self._with_run(self._skips))
                     self._write_findings(connection)
                     self._write_rule_stats(connection)
+                    self._write_progress(connection)
         except SQLAlchemyError as exc:
+            del self._skips[skips:]
             raise StoreError(
                 f"cannot write run {self.run_id} to the database: {describe_error(exc)}"
             ) from exc
@@ -241,6 +295,10 @@ class StoreWriter:
         if exc is None:
             self.close()
             return
+        if self._torn:
+            self._closed = True
+            exc.add_note("buffered records were dropped: a unit of work failed part way")
+            return
         try:
             self.close()
         except StoreError as error:
@@ -254,8 +312,23 @@ class StoreWriter:
             raise RuntimeError("this StoreWriter is closed")
 
     def _added(self) -> None:
-        if self.pending >= self.batch_size:
+        if not self._units and self.pending >= self.batch_size:
             self.flush()
+
+    def _duplicate(self, url: str, earlier: object, later: str) -> None:
+        """Record that two manifest rows named one URL; the later row's record is kept."""
+        if earlier == later:
+            return
+        self._skips.append(
+            {
+                "url": url,
+                "kind": "manifest",
+                "reason": "duplicate_url",
+                "detail": f"row {earlier} has the same URL as row {later}; the image is "
+                f"audited once, as row {later}",
+                "at": _now(),
+            }
+        )
 
     def _need_site(self, origin: str) -> None:
         if origin not in self._site_ids and origin not in self._sites:
@@ -321,6 +394,15 @@ class StoreWriter:
         # Replace semantics: an image stored by an earlier flush goes, with its contexts and
         # signals (ON DELETE CASCADE), before the new record is inserted.
         for chunk in _chunks(urls, 500):
+            stored = connection.execute(
+                select(Image.url, Image.source_key).where(
+                    Image.run_id == self.run_id, Image.url.in_(chunk), Image.source_key.is_not(None)
+                )
+            )
+            for url, key in stored:
+                later = self._images[url][1].get("source_key")
+                if later is not None:
+                    self._duplicate(url, key, later)
             connection.execute(
                 delete(Image).where(Image.run_id == self.run_id, Image.url.in_(chunk))
             )
@@ -350,6 +432,13 @@ class StoreWriter:
             (),
         )
 
+    def _write_progress(self, connection: Connection) -> None:
+        if self._progress is None:
+            return
+        row = {**self._progress(), "run_id": self.run_id, "updated_at": _now()}
+        columns = [column for column in row if column != "run_id"]
+        _upsert(connection, RunCheckpoint, [row], ("run_id",), columns)
+
     def _write_rule_stats(self, connection: Connection) -> None:
         rows = self._with_run(self._rule_stats.values())
         columns = (
@@ -358,6 +447,10 @@ class StoreWriter:
             else []
         )
         _upsert(connection, RuleStatRow, rows, ("run_id", "pack", "rule_id"), columns)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:

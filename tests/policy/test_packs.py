@@ -165,7 +165,10 @@ def test_json_schema_is_built_from_the_tables() -> None:
     schema = policy_json_schema()
     assert schema["$schema"].endswith("2020-12/schema")
     defs = schema["$defs"]
-    assert defs["FactName"]["enum"] == list(FACTS)
+    catalogued, extra = defs["FactName"]["anyOf"]
+    assert catalogued["enum"] == list(FACTS)
+    assert re.match(extra["pattern"], "manifest.extra.caption")
+    assert not re.match(extra["pattern"], "manifest.extra.")
     leaf_ops = {
         key
         for branch in defs["Condition"]["oneOf"]

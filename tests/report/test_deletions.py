@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from auditor.model import Outcome, Severity, Subject, frozen_map
-from auditor.report.deletions import deadline, deletions
+from auditor.report.deletions import ImageRef, deadline, deletions
 from auditor.store import FindingExport
 
 RULES = frozenset({"R-RETENTION", "R-OPTOUT", "R-RESERVED"})
@@ -62,11 +62,12 @@ def test_only_failed_image_findings_of_deletion_rules_are_listed_overdue_first()
             finding("R-OPTOUT", {}, state="suppressed"),  # a reviewed exception
         ],
         RULES,
-        {"https://x/b.jpg": ("b" * 64, "2026-01-01T00:00:00+00:00")},
+        {"https://x/b.jpg": ImageRef("b" * 64, "2026-01-01T00:00:00+00:00", "m.csv#3", "b.jpg")},
     )
     assert [(r.rule_id, r.deadline) for r in rows] == [
         ("R-RESERVED", "immediately"),
         ("R-RETENTION", "2026-01-31"),
     ]
     assert rows[1].sha256 == "b" * 64
+    assert (rows[1].manifest_key, rows[1].local_path) == ("m.csv#3", "b.jpg")
     assert rows[1].to_json()["references"] == ["Art. 5"]
