@@ -5,6 +5,10 @@ is about building a database, the Clearview pattern about what a crawl amounts t
 below is fed each image once, as it is recorded, and keeps only counters, so memory stays
 constant however large the crawl.
 
+``dataset.images_refetched`` and ``dataset.reserved_since_collection`` (reserved now, not at
+collection) exist only when ``auditor manifest --refetch`` read the live sources: the report's
+dataset section then sets signals at collection against signals now.
+
 ``dataset.optout_collected`` (images fetched although they match the operator's opt-out list)
 is missing when no opt-out list was configured: nothing could be checked, which is not zero.
 
@@ -33,7 +37,7 @@ _DIGITS = 4
 #: The tally's counters and per-jurisdiction sums, by attribute name (its checkpoint state).
 _COUNTERS = (
     "optout_collected", "images", "fetched", "faces_examined", "with_faces", "exif_examined",
-    "with_gps", "reserved_collected", "with_jurisdiction",
+    "with_gps", "reserved_collected", "with_jurisdiction", "refetched", "reserved_since",
 )  # fmt: skip
 _SUMS = ("likelihood", "faces_by_jurisdiction", "gps_by_jurisdiction", "reserved_by_jurisdiction")
 
@@ -56,6 +60,8 @@ class DatasetTally:
         self.with_gps = 0
         self.reserved_collected = 0
         self.with_jurisdiction = 0
+        self.refetched = 0  # manifest --refetch: images whose live source was read
+        self.reserved_since = 0  # ... and reserved now, with no reservation at collection
         self.likelihood: defaultdict[str, float] = defaultdict(float)
         self.faces_by_jurisdiction: defaultdict[str, float] = defaultdict(float)
         self.gps_by_jurisdiction: defaultdict[str, float] = defaultdict(float)
@@ -79,11 +85,15 @@ class DatasetTally:
     def add_evaluated(self, image: ImageRecord, facts: Mapping[str, object]) -> None:
         """Count an image from the fact map its rules were evaluated on (crawl and re-check)."""
         disallowing = facts.get("signals.disallowing")
+        reserved = bool(facts.get("signals.reserving"))
         self.add(
             image,
-            reserved=bool(facts.get("signals.reserving")),
+            reserved=reserved,
             opted_out=isinstance(disallowing, list) and "optout_list" in disallowing,
         )
+        if "signals.reserving_now" in facts:
+            self.refetched += 1
+            self.reserved_since += bool(facts["signals.reserving_now"]) and not reserved
 
     def add(self, image: ImageRecord, *, reserved: bool, opted_out: bool = False) -> None:
         """Count one finished image.
@@ -126,6 +136,9 @@ class DatasetTally:
         }
         if self.optout_checked:
             facts["dataset.optout_collected"] = self.optout_collected
+        if self.refetched:
+            facts["dataset.images_refetched"] = self.refetched
+            facts["dataset.reserved_since_collection"] = self.reserved_since
         shares = {
             "dataset.faces_share": _share(self.with_faces, self.faces_examined),
             "dataset.gps_share": _share(self.with_gps, self.exif_examined),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from auditor.aggregates import DatasetTally
 from auditor.extract.imagefacts import ExifFacts, FaceBox, FaceFacts, ImageFacts
 from auditor.model import ImageRecord
@@ -103,3 +105,32 @@ def test_optout_collections_are_counted_only_when_a_list_was_checked() -> None:
     unchecked = DatasetTally(optout_checked=False)
     unchecked.add(image("a"), reserved=False, opted_out=False)
     assert "dataset.optout_collected" not in unchecked.facts(), "unchecked is not zero"
+
+
+def test_refetched_images_count_reservations_made_since_collection() -> None:
+    tally = DatasetTally(optout_checked=False)
+    image = ImageRecord("https://a.example/1.jpg", "https://a.example", (), True, None, None)
+    tally.add_evaluated(image, {"signals.reserving": [], "signals.reserving_now": ["robots"]})
+    tally.add_evaluated(image, {"signals.reserving": ["tdmrep.file"], "signals.reserving_now": []})
+    tally.add_evaluated(image, {"signals.reserving": [], "signals.reserving_now": []})
+    facts = tally.facts()
+    assert (facts["dataset.images_refetched"], facts["dataset.reserved_since_collection"]) == (3, 1)
+    crawl = DatasetTally(optout_checked=False)
+    crawl.add_evaluated(image, {"signals.reserving": []})
+    assert "dataset.images_refetched" not in crawl.facts()
+
+
+def test_a_restored_tally_carries_on_exactly() -> None:
+    image = ImageRecord(
+        "https://a.example/1.jpg", "https://a.example", (), True, None, None,
+        jurisdictions={"UK": 0.1, "EU": 0.7},
+    )  # fmt: skip
+    whole = DatasetTally(optout_checked=True)
+    first = DatasetTally(optout_checked=True)
+    for tally in (whole, first):
+        tally.add_evaluated(image, {"signals.reserving": ["robots"]})
+    resumed = DatasetTally(optout_checked=True)
+    resumed.restore(json.loads(json.dumps(first.state())))
+    for tally in (whole, resumed):
+        tally.add_evaluated(image, {"signals.reserving": []})
+    assert resumed.summary() == whole.summary()

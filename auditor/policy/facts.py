@@ -279,6 +279,17 @@ _CATALOGUE: tuple[FactSpec, ...] = (
         "them: collected despite an opt-out.",
     ),
     _dataset(
+        "images_refetched",
+        T.INT,
+        "Images whose live source auditor manifest --refetch read; missing without a refetch.",
+    ),
+    _dataset(
+        "reserved_since_collection",
+        T.INT,
+        "Refetched images reserved now (signals.reserving_now) with no reservation at "
+        "collection: consent withdrawn since. Missing without a refetch.",
+    ),
+    _dataset(
         "reserved_share",
         T.FLOAT,
         "Share (0..1) of fetched images collected despite a reservation.",
