@@ -233,8 +233,14 @@ def test_explain() -> None:
     assert info.severity is Severity.HIGH
     assert info.references == ("UK GDPR Art. 5(1)(e)",)
     roles = dict(info.conditions)
-    assert roles["fail_when"] == "image.age_days > crawler.retention_days"
-    assert roles["applies_when"] == "crawler.retention_days is not null"
+    assert roles["fail_when"] == (
+        "all of:\n  - crawler.retention_days is not null\n"
+        "  - image.age_days > crawler.retention_days"
+    )
+    assert roles["applies_when"] == (
+        "any of:\n  - crawler.retention_days is not null\n  - manifest.key is present"
+    )
+    assert roles["review_when"] == "crawler.retention_days is null"
     assert "jurisdiction.UK reaches the high threshold" in info.scope
     assert info.escalate[0][0] is Severity.CRITICAL
     assert {name for name, _, _ in info.facts} >= {"image.age_days", "crawler.retention_days"}
