@@ -21,6 +21,7 @@ from auditor.config import (
     Target,
     load_config,
 )
+from auditor.manifest import ManifestSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", ROOT / "docs" / "configuration.md"]
@@ -67,7 +68,8 @@ def test_documented_config_example_loads(tmp_path: Path, block: str) -> None:
     path = tmp_path / "audit.yaml"
     path.write_text(block, encoding="utf-8")
     config = load_config(path)
-    assert config.targets, "documented examples show at least one target"
+    # A crawl needs targets; a manifest audit reads its rows instead.
+    assert config.targets or "manifest:" in block, "documented crawl examples show a target"
     assert all(target.url.startswith(("http://", "https://")) for target in config.targets)
 
 
@@ -139,6 +141,16 @@ def test_documented_crawl_defaults_are_the_model_defaults() -> None:
     defaults = CrawlSettings().model_dump(mode="json")
     for field, (default, _) in table("crawl").items():
         assert documented_value(default) == defaults[field], field
+
+
+def test_documented_manifest_fields_are_the_model_fields_and_defaults() -> None:
+    defaults = ManifestSettings().model_dump(mode="json")
+    flat = {f"columns.{name}": column for name, column in defaults.pop("columns").items()}
+    flat.update(defaults)
+    rows = table("manifest")
+    assert set(rows) == set(flat)
+    for field, (default, _) in rows.items():
+        assert documented_value(default) in (flat[field], str(flat[field]).lower()), field
 
 
 def test_documented_thresholds_are_the_model_defaults() -> None:
