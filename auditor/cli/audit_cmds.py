@@ -105,7 +105,7 @@ def manifest(
         again = f"auditor manifest {path} -c {config_file} --db {db} --resume"
         err.print(f"interrupted: what was recorded so far is kept in {db}; continue with: {again}")
         raise typer.Exit(130) from None
-    print_summary(summary)
+    print_summary(summary, fetched="analysed")
     deletions_hint(summary)
 
 

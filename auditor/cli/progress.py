@@ -100,11 +100,16 @@ class Progress:
                 self.live = None
 
 
-def print_summary(summary: AuditSummary) -> None:
+def print_summary(summary: AuditSummary, *, fetched: str = "fetched") -> None:
+    """Print the run's counts, where it is stored and what to run next.
+
+    ``fetched`` names what "fetched" means for the run: a manifest audit reads stored copies.
+    """
     counters = summary.counters
+    pages = f"{counters.pages} pages, " if counters.pages else ""
     out.print(
-        f"run {summary.run_id} {summary.status}: {counters.pages} pages, {counters.images} images "
-        f"({counters.images_fetched} fetched), {counters.skips} skipped",
+        f"run {summary.run_id} {summary.status}: {pages}{counters.images} images "
+        f"({counters.images_fetched} {fetched}), {counters.skips} skipped",
         markup=False,
     )
     outcomes = ", ".join(f"{n} {o}" for o, n in counters.findings.items()) or "none"
