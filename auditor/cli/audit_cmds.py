@@ -55,7 +55,10 @@ def crawl(
     from auditor.audit import AuditOptions, run_audit  # noqa: PLC0415 - see the imports note
 
     progress = Progress(quiet=quiet, verbose=verbose)
-    options = AuditOptions(db=db, workers=workers, optout=optout)
+    options = AuditOptions(
+        db=db, workers=workers, optout=optout,
+        config_path=str(config_file) if config_file else None,
+    )  # fmt: skip
     try:
         with progress.display():
             summary = run_audit(config, policy, options, progress)
