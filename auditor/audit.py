@@ -96,6 +96,7 @@ def fetch_limits(settings: CrawlSettings) -> FetchLimits:
         total_timeout=settings.total_timeout,
         per_host_concurrency=settings.per_host_concurrency,
         delay=settings.delay,
+        allow_private_addresses=settings.allow_private_addresses,
     )
 
 

@@ -208,6 +208,7 @@ class CrawlSettings(_Strict):
     read_timeout: Annotated[float, Field(gt=0)] = 20.0
     total_timeout: Annotated[float, Field(gt=0)] = 60.0
     max_pixels: Annotated[int, Field(ge=1)] = 89_478_485
+    allow_private_addresses: bool = False  # let any host be on a private address (docs/limits.md)
 
 
 class SpawningRegistry(_Strict):

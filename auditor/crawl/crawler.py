@@ -116,6 +116,8 @@ class Crawler:
         self._sink = sink
         self._bot_names = tuple(dict.fromkeys((settings.token, *bot_names)))
         self._frontier = Frontier(seeds)
+        # A team audits its own staging sites: the hosts it names may be private, others not.
+        fetcher.trust_targets(seed.url for seed in seeds)
         # image URL -> (target of the first page that referenced it, every referencing page)
         self._images: dict[str, _ImageRefs] = {}
         self.stats = CrawlStats()
@@ -243,19 +245,29 @@ class Crawler:
 
     async def _image_worker(self, pending: Iterator[tuple[str, _ImageRefs]]) -> None:
         for url, (target, contexts) in pending:  # shared iterator: each image goes to one worker
-            record = replace(await self._fetch_image(url), contexts=tuple(contexts))
+            record, detail = await self._fetch_image(url)
+            record = replace(record, contexts=tuple(contexts))
             self.stats.images += 1
             self.stats.images_fetched += int(record.fetched)
             if record.skip_reason is not None:
                 self.stats.fetch_errors += int(record.skip_reason not in REFUSALS)
-                await self._skip(url, "image", record.skip_reason, None)
+                await self._skip(url, "image", record.skip_reason, detail)
             await self._sink.on_image(record, target)
 
-    async def _fetch_image(self, url: str) -> ImageRecord:
+    async def _fetch_image(self, url: str) -> tuple[ImageRecord, str | None]:
+        """Fetch and examine one image; return its record and the detail of any skip.
+
+        The address check comes before the auditor's robots gate, so an image on a private
+        address is refused as such, without asking that address for its robots.txt.
+        """
         site = origin_of(url)
-        refusal = await self._gate(url)
+        screened = await self._fetcher.screen(url)
+        refusal, detail = screened.refusal, screened.detail
+        if refusal is None:
+            refusal, detail = await self._gate(url), None
         if refusal is not None:
-            return ImageRecord(url, site, (), fetched=False, skip_reason=refusal, fetched_at=None)
+            record = ImageRecord(url, site, (), fetched=False, skip_reason=refusal, fetched_at=None)
+            return record, detail
         result = await self._fetcher.fetch(
             url, max_bytes=self._settings.max_image_bytes, gate=self._gate,
             accept="image/avif,image/webp,image/*;q=0.9,*/*;q=0.1",
@@ -272,8 +284,8 @@ class Crawler:
             headers=evidence_headers(result),
         )
         if result.error is not None:
-            return record
+            return record, result.error_detail
         if not result.ok or result.body is None:
-            return replace(record, skip_reason="http_error")
+            return replace(record, skip_reason="http_error"), f"HTTP {result.status}"
         facts = await self._extract(result.body)
-        return replace(record, fetched=True, facts=facts)
+        return replace(record, fetched=True, facts=facts), None

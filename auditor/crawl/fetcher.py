@@ -13,6 +13,11 @@ Design choices, each for a measured or specified reason:
   forever.
 - **Proxy variables are ignored** (``trust_env=False``): an audit must reach exactly the hosts it
   reports on, and results must not depend on the shell it runs in.
+- **No way from a public target to a private address** (:mod:`auditor.crawl.netsafety`): each
+  hop's host is resolved once and every address checked before the gate runs, and the request
+  is sent to the checked address itself (the URL carries the IP; the ``Host`` header and the
+  TLS server name, which certificate verification checks, carry the host name), so a second DNS
+  answer cannot redirect the connection. Hosts of explicit targets may be private.
 
 Network failures never raise out of :meth:`Fetcher.fetch`; they come back as a
 :class:`FetchResult` with ``error`` set, so the crawl records them and goes on.
@@ -23,13 +28,21 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
 import httpx
 
+from auditor.crawl.netsafety import (
+    AddressGuard,
+    Classifier,
+    Resolution,
+    Resolver,
+    special_use,
+    system_resolver,
+)
 from auditor.crawl.urls import InvalidURLError, host_key, normalise_url
 
 #: A gate called before every request (including each redirect hop); it returns a skip reason to
@@ -54,6 +67,8 @@ class FetchLimits:
     total_timeout: float = 60.0
     per_host_concurrency: int = 4
     delay: float = 0.0
+    allow_private_addresses: bool = False
+    """Allow every host on private and other special-use addresses, not only explicit targets'."""
 
 
 @dataclass(frozen=True)
@@ -121,9 +136,15 @@ class Fetcher:
         user_agent: str,
         limits: FetchLimits,
         transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None,
+        resolver: Resolver = system_resolver,
+        classify: Classifier = special_use,
     ) -> None:
         self._user_agent = user_agent
         self._limits = limits
+        self._guard = AddressGuard(
+            resolver=resolver, classify=classify,
+            allow_private=limits.allow_private_addresses, timeout=limits.connect_timeout,
+        )  # fmt: skip
         self._ssl = ssl.create_default_context()
         self._transport_factory = transport_factory
         self._clients: dict[str, httpx.AsyncClient] = {}
@@ -139,6 +160,14 @@ class Fetcher:
         """Close every per-host client."""
         clients, self._clients = list(self._clients.values()), {}
         await asyncio.gather(*(client.aclose() for client in clients))
+
+    def trust_targets(self, urls: Iterable[str]) -> None:
+        """Allow the hosts of these explicit targets on any address, private ones included."""
+        self._guard.trust(urls)
+
+    async def screen(self, url: str) -> Resolution:
+        """Resolve and check ``url``'s host (once per run); ``refusal`` says why it is refused."""
+        return await self._guard.resolve(url)
 
     def _client(self, host: str) -> httpx.AsyncClient:
         client = self._clients.get(host)
@@ -193,11 +222,14 @@ class Fetcher:
 
         budget = self._limits.total_timeout  # wire time left; queueing for politeness is free
         while True:
+            resolution = await self._guard.resolve(current)
+            if resolution.refusal is not None:
+                return fail(resolution.refusal, resolution.detail)
             if gate is not None and (refusal := await gate(current)) is not None:
                 return fail(refusal, None)
             result, spent = await self._fetch_once(
-                current, max_bytes=max_bytes, accept=accept, started=started,
-                truncate=truncate, budget=budget,
+                current, resolution.addresses, max_bytes=max_bytes, accept=accept,
+                started=started, truncate=truncate, budget=budget,
             )  # fmt: skip
             budget -= spent
             location = result.header("location")
@@ -215,7 +247,15 @@ class Fetcher:
                 return fail("bad_redirect", str(exc))
 
     async def _fetch_once(
-        self, url: str, *, max_bytes: int, accept: str, started: str, truncate: bool, budget: float
+        self,
+        url: str,
+        addresses: tuple[str, ...],
+        *,
+        max_bytes: int,
+        accept: str,
+        started: str,
+        truncate: bool,
+        budget: float,
     ) -> tuple[FetchResult, float]:
         """Send one request once this host's politeness allows it; return it and its wire time.
 
@@ -229,10 +269,13 @@ class Fetcher:
             sent = time.monotonic()
             try:
                 async with asyncio.timeout(budget):
-                    result = await self._exchange(
-                        host, url, max_bytes=max_bytes, accept=accept, started=started,
-                        truncate=truncate,
-                    )  # fmt: skip
+                    for address in addresses:  # in resolver order, to the next on refusal
+                        result = await self._exchange(
+                            host, url, address, max_bytes=max_bytes, accept=accept,
+                            started=started, truncate=truncate,
+                        )  # fmt: skip
+                        if result.error != "connect_error":
+                            break
             except TimeoutError:
                 detail = f"no complete response within {self._limits.total_timeout:g} s"
                 result = FetchResult(url, url, None, (), None, started, error="timeout",
@@ -240,12 +283,29 @@ class Fetcher:
             return result, time.monotonic() - sent
 
     async def _exchange(
-        self, host: str, url: str, *, max_bytes: int, accept: str, started: str, truncate: bool
+        self,
+        host: str,
+        url: str,
+        address: str,
+        *,
+        max_bytes: int,
+        accept: str,
+        started: str,
+        truncate: bool,
     ) -> FetchResult:
-        """One HTTP exchange with a capped body; network failures become error results."""
+        """One HTTP exchange with ``address``, capped body; network failures become results.
+
+        The request goes to the checked address: the URL carries the IP, while the ``Host``
+        header and the TLS server name (``sni_hostname``, which the certificate is verified
+        against) keep the host name.
+        """
+        target = httpx.URL(url)
+        request_headers = {"Accept": accept, "Host": target.netloc.decode("ascii")}
+        extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+        pinned = target.copy_with(host=address)
         try:
             async with self._client(host).stream(
-                "GET", url, headers={"Accept": accept}
+                "GET", pinned, headers=request_headers, extensions=extensions
             ) as response:
                 headers = tuple(
                     (key.lower(), value) for key, value in response.headers.multi_items()

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from auditor.crawl.fetcher import Fetcher, FetchResult
+from auditor.crawl.netsafety import PRIVATE_ADDRESS
 from auditor.crawl.robots import MAX_ROBOTS_BYTES, RobotsPolicy, path_and_query, policy_from_fetch
 from auditor.crawl.urls import origin_of
 
@@ -133,12 +134,12 @@ class FetchMeta:
     status: int | None
     fetched_at: str | None
     sha256: str | None
-    error: str | None  # network error, or "robots_disallowed" when the auditor may not fetch it
+    error: str | None  # network error, or a refusal (REFUSALS: own robots.txt, network safety)
 
     @property
     def outcome(self) -> str:
         """One word for the sites table: fetched, unavailable, refused or unreachable."""
-        if self.error in {"robots_disallowed", "robots_unreachable"}:
+        if self.error in REFUSALS:
             return "refused"
         if self.error is not None:
             return "unreachable"
@@ -227,7 +228,9 @@ class DocumentCache(Generic[_T]):
         )
 
 
-REFUSALS = frozenset({"robots_disallowed", "robots_unreachable"})
+#: Reasons the auditor declined a request on principle (its own robots.txt group, network
+#: safety); they are recorded as skips, never counted as fetch errors.
+REFUSALS = frozenset({"robots_disallowed", "robots_unreachable", PRIVATE_ADDRESS})
 
 
 class OwnRobotsGate:

@@ -28,9 +28,12 @@ from enum import StrEnum
 from functools import cached_property
 from http import HTTPStatus
 
+from auditor.crawl.netsafety import PRIVATE_ADDRESS
+
 __all__ = [
     "MAX_LINE_BYTES",
     "MAX_ROBOTS_BYTES",
+    "REFUSED_NOTE",
     "ExtensionRecord",
     "RobotsAvailability",
     "RobotsDecision",
@@ -424,6 +427,11 @@ class RobotsPolicy:
         return RobotsDecision(False, None, (), "robots_unreachable")
 
 
+#: Note of a robots.txt the auditor refused to fetch (network safety). RFC 9309 makes an
+#: unreachable file disallow all, which still guides the auditor's own crawl, but the evidence
+#: about the declared crawler is "not looked at", never a reservation.
+REFUSED_NOTE = "robots_refused"
+
 _BY_STATUS_CLASS = {
     2: (RobotsAvailability.PARSED, None),
     3: (RobotsAvailability.UNREACHABLE, "robots_unfollowed_redirect"),
@@ -436,8 +444,10 @@ def _classify(
     status: int | None, *, error: str | None, redirect_limit_hit: bool
 ) -> tuple[RobotsAvailability, str | None]:
     """Return the availability of a fetch outcome and the note that explains it, if any."""
-    if error is not None:
-        return RobotsAvailability.UNREACHABLE, "robots_fetch_error"
+    if error is not None:  # a refusal by the auditor's network safety: nothing was learnt
+        return RobotsAvailability.UNREACHABLE, (
+            REFUSED_NOTE if error == PRIVATE_ADDRESS else "robots_fetch_error"
+        )
     if redirect_limit_hit:
         return RobotsAvailability.UNREACHABLE, "robots_redirect_limit"
     if status is None:

@@ -299,7 +299,7 @@ def content_usage_robots_signals(evidence: ImageEvidence) -> list[SignalRecord]:
             raw_value=None,
             parsed=None,
             purposes={},
-            notes=[*base_notes, "robots_unreachable"],
+            notes=[*base_notes, "robots_unreachable", *policy.notes],
             evaluation=Evaluation.NOT_EVALUATED,
         )
         return [unreachable]

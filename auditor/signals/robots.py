@@ -9,8 +9,8 @@ and the record says so.
 
 from __future__ import annotations
 
-from auditor.crawl.robots import RobotsAvailability, RobotsDecision, path_and_query
-from auditor.model import SignalRecord, Verdict
+from auditor.crawl.robots import REFUSED_NOTE, RobotsAvailability, RobotsDecision, path_and_query
+from auditor.model import Evaluation, SignalRecord, Verdict
 from auditor.signals.evidence import ImageEvidence
 from auditor.signals.robots_ext import FALLBACK_TOKEN, robots_base_notes, robots_origin_record
 
@@ -29,6 +29,13 @@ def robots_signals(evidence: ImageEvidence) -> list[SignalRecord]:
     policy = evidence.origin.robots.policy
     path = path_and_query(evidence.url)
     notes = robots_base_notes(evidence)
+    if REFUSED_NOTE in policy.notes:  # never fetched (network safety): no evidence either way
+        return [
+            robots_origin_record(
+                evidence, "robots", None, raw_value=None, parsed="robots.txt not fetched",
+                purposes={}, notes=[*notes, REFUSED_NOTE], evaluation=Evaluation.NOT_EVALUATED,
+            )
+        ]  # fmt: skip
     if policy.availability is not RobotsAvailability.PARSED:
         notes.append(f"robots_{policy.availability.value}")
     records = []

@@ -18,10 +18,27 @@ from typing import Any
 
 import yaml
 
-__all__ = ["Route", "SiteConfigError", "content_type_for", "load_routes"]
+__all__ = ["BEHAVIOURS", "Route", "SiteConfigError", "content_type_for", "load_routes"]
+
+BEHAVIOURS = frozenset(
+    {"trickle", "endless", "reset", "short_body", "long_body", "no_content_type", "close"}
+)
+"""Hostile server behaviours a route can ask for (``behaviour:``), for crash-safety tests:
+
+- ``trickle``: the headers at once, then a chunked body of one byte every ``TRICKLE_INTERVAL``
+  seconds, the last byte repeated forever (slowloris: each byte arrives inside any read timeout);
+- ``endless``: a chunked body that never ends (the body repeated);
+- ``reset``: half the declared body, then a TCP reset;
+- ``short_body``: ``Content-Length`` claims more than is sent, then the connection closes;
+- ``long_body``: ``Content-Length`` claims half of what is sent;
+- ``no_content_type``: the response has no ``Content-Type`` header at all;
+- ``close``: the connection is closed without any response.
+"""
 
 _TOP_LEVEL_KEYS = frozenset({"routes", "description"})
-_ROUTE_KEYS = frozenset({"path", "status", "headers", "redirect", "body", "delay", "content_type"})
+_ROUTE_KEYS = frozenset(
+    {"path", "status", "headers", "redirect", "body", "delay", "content_type", "behaviour"}
+)
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 _TOKEN_CHARS = frozenset(
     "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -84,6 +101,7 @@ class Route:
     body: str | None = None
     delay: float = 0.0
     content_type: str | None = None
+    behaviour: str | None = None
 
     def __post_init__(self) -> None:
         """Validate the route; raise ValueError with a one-line reason if it is unusable."""
@@ -95,6 +113,10 @@ class Route:
             raise ValueError(f"status {self.status!r} must be an integer from 200 to 599")
         if isinstance(self.delay, bool) or not (math.isfinite(self.delay) and self.delay >= 0):
             raise ValueError(f"delay {self.delay!r} must be a number of seconds >= 0")
+        if self.behaviour is not None and self.behaviour not in BEHAVIOURS:
+            raise ValueError(
+                f"behaviour {self.behaviour!r} is not one of {', '.join(sorted(BEHAVIOURS))}"
+            )
         headers = tuple((str(name), str(value)) for name, value in self.headers)
         object.__setattr__(self, "headers", headers)
         for name, value in headers:
@@ -186,6 +208,7 @@ def _parse_route(entry: object, where: str) -> Route:
             body=_optional(entry, "body", str, where),
             delay=float(delay) if delay is not None else 0.0,
             content_type=_optional(entry, "content_type", str, where),
+            behaviour=_optional(entry, "behaviour", str, where),
         )
     except ValueError as exc:
         raise SiteConfigError(f"{where}: {exc}") from exc

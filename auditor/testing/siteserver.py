@@ -9,7 +9,10 @@ The format is documented in ``fixtures/sites/README.md``. In short:
 * a missing file answers 404 with a small HTML body; nothing whose path has a segment starting
   with ``_`` (``_site.yaml`` included) is ever served from disk, and nothing outside the root is;
 * ``{base}`` in served text files (``.html``, ``.txt``, ``.xml``, ...) and in route header values,
-  bodies and redirects is replaced by the server's base URL, e.g. ``http://127.0.0.1:40123``.
+  bodies and redirects is replaced by the server's base URL, e.g. ``http://127.0.0.1:40123``,
+  and ``{port}`` by its port (``http://localhost:{port}/`` names the same server otherwise);
+* a route's ``behaviour`` makes it answer like a hostile or broken server (trickled, endless,
+  reset or lying responses: ``BEHAVIOURS``), for crash-safety tests.
 
 :class:`SiteServer` runs in a daemon thread for tests; :func:`serve_forever` blocks, for
 ``python -m auditor.testing.siteserver DIR [--port N]`` (used by ``make demo``).
@@ -19,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import html
+import io
 import socket
 import socketserver
+import struct
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -34,12 +39,21 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 # The route model and loader live in routes.py; re-exported so this module's API is unchanged.
-from auditor.testing.routes import Route, SiteConfigError, content_type_for, load_routes
+from auditor.testing.routes import (
+    BEHAVIOURS,
+    Route,
+    SiteConfigError,
+    content_type_for,
+    load_routes,
+)
 
 __all__ = [
     "BASE_PLACEHOLDER",
+    "BEHAVIOURS",
     "MAX_DELAY",
+    "PORT_PLACEHOLDER",
     "SITE_FILE",
+    "TRICKLE_INTERVAL",
     "Route",
     "SiteConfigError",
     "SiteServer",
@@ -55,6 +69,9 @@ SITE_FILE = "_site.yaml"
 BASE_PLACEHOLDER = "{base}"
 """Replaced by the server's base URL (``http://127.0.0.1:PORT``, no trailing slash)."""
 
+PORT_PLACEHOLDER = "{port}"
+"""Replaced by the server's port, to name the same server under another host (``localhost``)."""
+
 MAX_DELAY = 30.0
 """Route delays are capped at this many seconds."""
 
@@ -63,6 +80,10 @@ SUBSTITUTED_SUFFIXES = frozenset(
 )
 """Served files with these suffixes get ``{base}`` substituted on the fly."""
 
+TRICKLE_INTERVAL = 0.05
+"""Seconds between the bytes of a ``behaviour: trickle`` response."""
+
+_ENDLESS_CHUNK = 64 * 1024
 _POLL_INTERVAL = 0.05
 
 
@@ -128,6 +149,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         response = site._build_response(raw_path, query, route)
+        if route is not None and route.behaviour is not None:
+            self.close_connection = True  # a misbehaving exchange never leaves a usable stream
+            try:
+                self._misbehave(route.behaviour, response, send_body=send_body)
+            except OSError:
+                return  # the client gave up, as it should
+            return
         has_body = response.status not in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED)
         self.send_response(response.status)
         if not any(name.lower() == "content-type" for name, _ in response.headers):
@@ -139,6 +167,54 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body and has_body:
             self.wfile.write(response.body)
+
+    def _misbehave(self, behaviour: str, response: _Response, *, send_body: bool) -> None:
+        """Answer the way a hostile or broken server does (see ``BEHAVIOURS``)."""
+        if behaviour == "close":
+            return
+        body = response.body or b"-"
+        self.send_response(response.status)
+        if behaviour != "no_content_type" and not any(
+            name.lower() == "content-type" for name, _ in response.headers
+        ):
+            self.send_header("Content-Type", response.content_type)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        declared = {"short_body": len(body) * 2 + 1024, "long_body": len(body) // 2}
+        if behaviour in {"endless", "trickle"}:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(declared.get(behaviour, len(body))))
+        self.end_headers()
+        if send_body:
+            self._misbehaving_body(behaviour, body)
+
+    def _misbehaving_body(self, behaviour: str, body: bytes) -> None:
+        stopping = self.server.site._stopping
+        if behaviour == "endless":
+            chunk = (body * (_ENDLESS_CHUNK // len(body) + 1))[:_ENDLESS_CHUNK]
+            frame = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+            while not stopping.is_set():
+                self.wfile.write(frame)
+        elif behaviour == "trickle":
+            sent = 0
+            while not stopping.wait(TRICKLE_INTERVAL):
+                self.wfile.write(b"1\r\n" + body[min(sent, len(body) - 1) :][:1] + b"\r\n")
+                sent += 1
+        elif behaviour == "reset":
+            self.wfile.write(body[: len(body) // 2])
+            self._reset()
+        else:
+            self.wfile.write(body)
+
+    def _reset(self) -> None:
+        """Abort the connection with a TCP RST (SO_LINGER 0), as a crashed server would."""
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()
+        self.wfile.close()  # the socket closes for real once its file objects are closed
+        self.connection.close()
+        # The stdlib handler flushes and closes these after us: give it harmless stand-ins.
+        self.rfile, self.wfile = io.BytesIO(), io.BytesIO()
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -308,7 +384,9 @@ class SiteServer:
             self.requests.append((method, target, collected))
 
     def _substitute(self, text: str) -> str:
-        return text.replace(BASE_PLACEHOLDER, self.base_url)
+        return text.replace(BASE_PLACEHOLDER, self.base_url).replace(
+            PORT_PLACEHOLDER, str(self.port)
+        )
 
     def _find_file(self, path: str) -> Path | str | None:
         """Map decoded *path* to a file, a ``str`` redirect target for a bare directory, or None."""
@@ -360,6 +438,7 @@ class SiteServer:
             else:
                 if found.suffix.lower() in SUBSTITUTED_SUFFIXES:
                     data = data.replace(BASE_PLACEHOLDER.encode(), self.base_url.encode())
+                    data = data.replace(PORT_PLACEHOLDER.encode(), str(self.port).encode())
                 file_type = (
                     route.content_type if route and route.content_type else None
                 ) or content_type_for(found.name)

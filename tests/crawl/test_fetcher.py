@@ -57,9 +57,16 @@ def runner() -> Iterator[asyncio.Runner]:
         yield loop_runner
 
 
+def loopback_fetcher(limits: FetchLimits) -> Fetcher:
+    """A fetcher for servers on 127.0.0.1, trusted as an explicit target's host would be."""
+    fetcher = Fetcher(user_agent=UA, limits=limits)
+    fetcher.trust_targets(["http://127.0.0.1/"])
+    return fetcher
+
+
 @pytest.fixture(scope="module")
 def shared_fetcher() -> Fetcher:
-    return Fetcher(user_agent=UA, limits=FetchLimits())
+    return loopback_fetcher(FetchLimits())
 
 
 @pytest.fixture
@@ -72,7 +79,7 @@ def fetch_one(runner: asyncio.Runner, shared_fetcher: Fetcher) -> Iterator[Fetch
     """Fetch with default limits on the shared fetcher, or with ``limits`` on a fresh one."""
 
     async def with_limits(url: str, limits: FetchLimits, options: dict[str, Any]) -> FetchResult:
-        async with Fetcher(user_agent=UA, limits=limits) as fetcher:
+        async with loopback_fetcher(limits) as fetcher:
             return await fetcher.fetch(url, **options)
 
     def fetch(url: str, limits: FetchLimits | None = None, **options: Any) -> FetchResult:
@@ -431,7 +438,7 @@ def test_fast_response_within_total_timeout_is_not_timeout(
 
 
 async def fetch_many(urls: list[str], limits: FetchLimits) -> list[FetchResult]:
-    async with Fetcher(user_agent=UA, limits=limits) as fetcher:
+    async with loopback_fetcher(limits) as fetcher:
         return list(await asyncio.gather(*(fetcher.fetch(u, max_bytes=10_000) for u in urls)))
 
 
@@ -447,7 +454,7 @@ def test_politeness_delay_spaces_request_starts_to_one_host(site: SiteServer, ru
 
 def test_politeness_delay_applies_to_sequential_fetches(site: SiteServer, run: Run) -> None:
     async def two_in_a_row() -> float:
-        async with Fetcher(user_agent=UA, limits=FetchLimits(delay=0.3)) as fetcher:
+        async with loopback_fetcher(FetchLimits(delay=0.3)) as fetcher:
             await fetcher.fetch(site.url("/page.html"), max_bytes=10_000)
             started = time.monotonic()
             await fetcher.fetch(site.url("/page.html"), max_bytes=10_000)

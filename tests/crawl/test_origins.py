@@ -105,9 +105,16 @@ def runner() -> Iterator[asyncio.Runner]:
         yield loop_runner
 
 
+def loopback_fetcher(limits: FetchLimits) -> Fetcher:
+    """A fetcher for servers on 127.0.0.1, trusted as an explicit target's host would be."""
+    fetcher = Fetcher(user_agent=USER_AGENT, limits=limits)
+    fetcher.trust_targets(["http://127.0.0.1/"])
+    return fetcher
+
+
 @pytest.fixture(scope="module")
 def shared_fetcher() -> Fetcher:
-    return Fetcher(user_agent=USER_AGENT, limits=FetchLimits())
+    return loopback_fetcher(FetchLimits())
 
 
 @pytest.fixture
@@ -118,7 +125,7 @@ def make_harness(runner: asyncio.Runner, shared_fetcher: Fetcher) -> Iterator[Ma
     def make(*, retry_after: float = 30.0, limits: FetchLimits | None = None) -> Harness:
         fetcher = shared_fetcher
         if limits is not None:
-            fetcher = Fetcher(user_agent=USER_AGENT, limits=limits)
+            fetcher = loopback_fetcher(limits)
             fetchers.append(fetcher)
         return Harness(runner, fetcher, retry_after=retry_after)
 
