@@ -218,6 +218,9 @@ class _Audit:
                     fetcher = await network.enter_async_context(
                         Fetcher(user_agent=USER_AGENT, limits=limits)
                     )
+                    # As in a crawl, the declared targets' hosts may be private (a team's own
+                    # staging); any other manifest URL on a private address is refused.
+                    fetcher.trust_targets(target.url for target in self.config.targets)
                     gate, origins = origin_files(fetcher, self.config.crawl.token)
                     live = (fetcher, gate, origins)
                 rows = RowAuditor(

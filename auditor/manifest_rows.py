@@ -19,7 +19,7 @@ from auditor.aggregates import DatasetTally
 from auditor.config import AuditConfig
 from auditor.crawl.crawler import evidence_headers
 from auditor.crawl.fetcher import Fetcher, FetchResult, utc_now_iso
-from auditor.crawl.origins import OwnRobotsGate
+from auditor.crawl.origins import REFUSALS, OwnRobotsGate
 from auditor.crawl.urls import origin_of
 from auditor.evaluator import RuleEvaluator
 from auditor.extract import ExtractLimits, ImageFacts, extract_image
@@ -52,6 +52,8 @@ __all__ = ["Live", "PreparedRow", "RowAuditor", "RowCounts"]
 
 #: img2dataset statuses of rows it did not store: nothing was collected, so nothing to audit.
 NOT_COLLECTED = frozenset({"failed_to_download", "failed_to_resize"})
+#: Skip reasons that are not errors: no copy was kept, or the auditor declined on principle.
+_NOT_ERRORS = REFUSALS | {"no_local_copy"}
 
 
 #: What refetching needs: the fetcher, the auditor's own robots.txt gate, the origin files.
@@ -74,10 +76,11 @@ class RowCounts:
 class Live:
     """What the refetch of a row's URL found: the response and the origin's files, now."""
 
-    result: FetchResult | None  # None: the auditor's own robots.txt group refused the fetch
+    result: FetchResult | None  # None: refused (network safety, the auditor's robots.txt group)
     refusal: str | None
     origin: OriginEvidence
     facts: ImageFacts | None  # the live bytes' facts, only when there is no stored copy
+    detail: str | None = None  # why it was refused, when it was
 
 
 @dataclass(frozen=True)
@@ -148,9 +151,13 @@ class RowAuditor:
     async def _refetch(self, row: ManifestRow, source: LiveSource, *, extract: bool) -> Live:
         fetcher, gate, origins = source
         origin = await origins.evidence(origin_of(row.url))
-        refusal = await gate(row.url)
+        # The address check comes first, as in a crawl: a private address is refused as such.
+        screened = await fetcher.screen(row.url)
+        refusal, detail = screened.refusal, screened.detail
+        if refusal is None:
+            refusal, detail = await gate(row.url), None
         if refusal is not None:
-            return Live(None, refusal, origin, None)
+            return Live(None, refusal, origin, None, detail)
         result = await fetcher.fetch(
             row.url, max_bytes=self.config.crawl.max_image_bytes, gate=gate,
             accept="image/avif,image/webp,image/*;q=0.9,*/*;q=0.1",
@@ -173,11 +180,24 @@ class RowAuditor:
                 detail = item.extra.get("error_message") or item.extra.get("status")
                 self._skip(item.url, "not_collected", f"row {item.key}: {detail}")
             else:
-                for problem in item.problems:
-                    self._skip(item.url, "bad_value", f"row {item.key}: {problem}")
-                self._record(item, prepared)
+                self._record_or_skip(item, prepared)
             self.counts.rows += 1
             self.counts.last_key = item.key
+
+    def _record_or_skip(self, row: ManifestRow, prepared: PreparedRow) -> None:
+        """Record the row, or, when an earlier row named its URL, a ``duplicate_url`` skip."""
+        for problem in row.problems:
+            self._skip(row.url, "bad_value", f"row {row.key}: {problem}")
+        first = self.writer.stored_key(row.url)
+        if first is None:
+            self._record(row, prepared)
+            return
+        copy = f" (copy {row.local.label})" if row.local else ""
+        detail = (
+            f"row {row.key}{copy} has the same URL as row {first}; the image is audited once, "
+            f"as row {first}"
+        )
+        self._skip(row.url, "duplicate_url", detail)
 
     def _skip(self, url: str, reason: str, detail: str | None) -> None:
         skip = SkipRecord(url, "manifest", reason, detail, utc_now_iso())
@@ -220,13 +240,23 @@ class RowAuditor:
         )
         findings = self._evaluate(image, site, live)
         self.counts.images += 1
-        self.counts.fetched += int(image.fetched)
+        self.counts.fetched += int(image.facts is not None)
         if image.skip_reason is not None:
-            self.counts.errors += int(image.skip_reason != "no_local_copy")
+            self.counts.errors += int(image.skip_reason not in _NOT_ERRORS)
             self._skip(row.url, image.skip_reason, prepared.copy_error or f"row {row.key}")
+        elif live is not None and (live.refusal or (live.result and live.result.error)):
+            self._refetch_skip(row, live)
         self.writer.add_image(image)
         self.writer.add_findings(findings)
         self.observer.image_done(image, findings)
+
+    def _refetch_skip(self, row: ManifestRow, live: Live) -> None:
+        """Record why the live source could not be read (the stored copy was analysed)."""
+        result = live.result
+        reason = live.refusal or (result.error if result else None) or "refetch_failed"
+        detail = live.detail or (result.error_detail if result else None)
+        self.counts.errors += int(reason not in _NOT_ERRORS)
+        self._skip(row.url, reason, f"refetch of row {row.key}: {detail or reason}")
 
     def _image(self, row: ManifestRow, prepared: PreparedRow) -> ImageRecord:
         live = prepared.live
@@ -246,7 +276,7 @@ class RowAuditor:
             url=row.url,
             site=origin_of(row.url),
             contexts=context,
-            fetched=facts is not None,
+            fetched=True,  # the crawler collected it; skip_reason says if it went unanalysed
             skip_reason=skip_reason,
             fetched_at=row.collected_at,
             status=response.status if response else None,

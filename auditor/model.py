@@ -189,9 +189,11 @@ class ImageRecord:
 
     ``fetched`` is False when the auditor could not or would not fetch the bytes (its own
     robots.txt group, a network error, a size cap); the image is still listed, with the verdicts
-    that URL-level signals decide and ``skip_reason`` saying why. In manifest mode ``fetched``
-    means the collected copy's bytes were read (or, with ``--refetch`` and no copy, the live
-    ones), ``fetched_at`` is the manifest's collection time and ``copy`` says where the copy is.
+    that URL-level signals decide and ``skip_reason`` saying why. In manifest mode every audited
+    row was collected by the audited crawler, so ``fetched`` is True and ``skip_reason`` says why
+    no bytes were analysed (no stored copy, an unreadable one), ``facts`` come from the stored
+    copy (or, with ``--refetch`` and no copy, the live bytes), ``fetched_at`` is the manifest's
+    collection time and ``copy`` says where the copy is.
     """
 
     url: str

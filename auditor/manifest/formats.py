@@ -140,6 +140,10 @@ class _Lines:
         return problem
 
 
+#: The largest CSV field read (bytes of text), whatever another library set the limit to.
+CSV_FIELD_LIMIT = 128 * 1024
+
+
 def csv_records(
     path: Path,
     rel: str,
@@ -151,9 +155,27 @@ def csv_records(
 ) -> Records:
     """Read a CSV or TSV file with a header row; ``#n`` counts the records after the header.
 
-    ``csv.field_size_limit`` is left at Python's default (128 KiB per field): it is process-wide,
-    and a larger field is a problem with that record, not a reason to allow more everywhere.
+    A field over :data:`CSV_FIELD_LIMIT` (Python's default, 128 KiB) is a problem with that
+    record. ``csv.field_size_limit`` is process-wide and other libraries raise it on import
+    (``reverse_geocode`` sets it to ``sys.maxsize``), which would let one quoted field spanning
+    many lines grow without bound; so it is set for the duration of the read and put back after.
     """
+    previous = csv.field_size_limit(CSV_FIELD_LIMIT)
+    try:
+        yield from _csv_records(path, rel, mapping, limits, after=after, delimiter=delimiter)
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_records(
+    path: Path,
+    rel: str,
+    mapping: ColumnMapping,
+    limits: ManifestLimits,
+    *,
+    after: int,
+    delimiter: str,
+) -> Records:
     with path.open("rb") as stream:
         lines = _Lines(stream, limits.max_line_bytes)
         reader = csv.reader(lines, delimiter=delimiter)

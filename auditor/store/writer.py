@@ -26,10 +26,10 @@ Idempotence, so that a resumed or re-evaluated run can write again:
   contexts and signals;
 - findings: unique per (run, fingerprint); a duplicate is ignored (the first one stays);
 - rule stats: unique per (run, pack, rule); a later call replaces the counts;
-- skips are plain records: every call adds a row;
-- manifest images (with a :class:`~auditor.model.CollectedCopy`): a second row with the same
-  URL replaces the first as above and adds a ``duplicate_url`` skip naming both row keys, so
-  the earlier copy is still on record.
+- skips are plain records: every call adds a row.
+
+:meth:`~StoreWriter.stored_key` tells a manifest audit whether a URL is already recorded (buffered
+or stored), so a repeated URL is recorded once, as its first row.
 
 Resumable runs (``auditor manifest``) add each manifest row's records inside :meth:`unit`, so no
 automatic flush splits a row, and register a progress snapshot with :meth:`track_progress`; it
@@ -175,9 +175,6 @@ class StoreWriter:
         contexts = [context_row(context) for context in image.contexts]
         signals = [signal_row(signal) for signal in image.signals]
         self._need_site(image.site)
-        earlier = self._images.get(image.url)
-        if earlier is not None and image.copy is not None:
-            self._duplicate(image.url, earlier[1].get("source_key"), image.copy.key)
         self._images[image.url] = (image.site, row, contexts, signals)
         self._added()
 
@@ -226,6 +223,26 @@ class StoreWriter:
 
     # -- writing -----------------------------------------------------------------------------
 
+    def stored_key(self, url: str) -> str | None:
+        """Return the manifest row key an image of ``url`` was recorded with, buffered or stored.
+
+        ``None`` when the run has no image of that URL, or only a crawled one (no row key).
+        """
+        buffered = self._images.get(url)
+        if buffered is not None:
+            key = buffered[1].get("source_key")
+            return None if key is None else str(key)
+        try:
+            with self._engine.connect() as connection:
+                key = connection.execute(
+                    select(Image.source_key).where(Image.run_id == self.run_id, Image.url == url)
+                ).scalar()
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot read run {self.run_id} from the database: {describe_error(exc)}"
+            ) from exc
+        return None if key is None else str(key)
+
     @property
     def pending(self) -> int:
         """How many records are buffered and not yet written."""
@@ -249,7 +266,6 @@ class StoreWriter:
             )
         if not self._sites and not self.pending:
             return
-        skips = len(self._skips)  # duplicate skips found while writing are dropped on failure
         try:
             with self._engine.connect() as connection:
                 connection.execution_options(**{WRITE_OPTION: True})
@@ -262,7 +278,6 @@ class StoreWriter:
                     self._write_rule_stats(connection)
                     self._write_progress(connection)
         except SQLAlchemyError as exc:
-            del self._skips[skips:]
             raise StoreError(
                 f"cannot write run {self.run_id} to the database: {describe_error(exc)}"
             ) from exc
@@ -314,21 +329,6 @@ class StoreWriter:
     def _added(self) -> None:
         if not self._units and self.pending >= self.batch_size:
             self.flush()
-
-    def _duplicate(self, url: str, earlier: object, later: str) -> None:
-        """Record that two manifest rows named one URL; the later row's record is kept."""
-        if earlier == later:
-            return
-        self._skips.append(
-            {
-                "url": url,
-                "kind": "manifest",
-                "reason": "duplicate_url",
-                "detail": f"row {earlier} has the same URL as row {later}; the image is "
-                f"audited once, as row {later}",
-                "at": _now(),
-            }
-        )
 
     def _need_site(self, origin: str) -> None:
         if origin not in self._site_ids and origin not in self._sites:
@@ -394,15 +394,6 @@ class StoreWriter:
         # Replace semantics: an image stored by an earlier flush goes, with its contexts and
         # signals (ON DELETE CASCADE), before the new record is inserted.
         for chunk in _chunks(urls, 500):
-            stored = connection.execute(
-                select(Image.url, Image.source_key).where(
-                    Image.run_id == self.run_id, Image.url.in_(chunk), Image.source_key.is_not(None)
-                )
-            )
-            for url, key in stored:
-                later = self._images[url][1].get("source_key")
-                if later is not None:
-                    self._duplicate(url, key, later)
             connection.execute(
                 delete(Image).where(Image.run_id == self.run_id, Image.url.in_(chunk))
             )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import hashlib
 import json
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -342,3 +344,16 @@ def test_what_is_not_a_manifest_is_a_usage_error(tmp_path: Path, name: str) -> N
         iter_manifest(tmp_path / name, ColumnMapping())  # at the call, before any row is read
     assert caught.value.exit_code == 2
     assert name in str(caught.value)
+
+
+def test_the_field_cap_holds_when_another_library_raised_the_csv_limit(tmp_path: Path) -> None:
+    """reverse_geocode raises csv.field_size_limit to sys.maxsize on import; the cap must hold."""
+    path = tmp_path / "m.csv"
+    path.write_bytes(b"url,caption\n" + f'{HOST}/3.jpg,"{"x" * 200_000}"\n'.encode())
+    previous = csv.field_size_limit(sys.maxsize)
+    try:
+        (item,) = read(path)
+        assert csv.field_size_limit() == sys.maxsize  # put back as it was found
+    finally:
+        csv.field_size_limit(previous)
+    assert item == RowProblem("m.csv#0", "line 2: field larger than field limit (131072)")
