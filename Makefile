@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck unit hostile clean
+.PHONY: demo test lint typecheck unit hostile bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ unit: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# The benchmark against img2dataset (bench/README.md): images/s, per-stage cost, peak memory,
+# correctness against the generated ground truth. Needs nginx (installed on Debian as root).
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 # The hostile-input suite alone, with its summary table (cases, survived, data lost).
 hostile: $(STAMP)

@@ -160,7 +160,9 @@ async def _crawl(
     seeds = seeds_from(config)
     evaluator = RuleEvaluator(policy, config, options.clock)
     limits = fetch_limits(settings)
-    extract_limits = ExtractLimits(max_pixels=settings.max_pixels)
+    extract_limits = ExtractLimits(
+        max_pixels=settings.max_pixels, detect_faces=settings.detect_faces
+    )
     loop = asyncio.get_running_loop()
     with process_pool(options.workers) as pool, store.writer(run_id) as writer:
         writer.add_findings(evaluator.run(Subject.DECLARATION, {}))

@@ -209,6 +209,7 @@ class CrawlSettings(_Strict):
     total_timeout: Annotated[float, Field(gt=0)] = 60.0
     max_pixels: Annotated[int, Field(ge=1)] = 89_478_485
     allow_private_addresses: bool = False  # let any host be on a private address (docs/limits.md)
+    detect_faces: bool = True  # off: image.faces is missing, so face rules never pass
 
 
 class SpawningRegistry(_Strict):

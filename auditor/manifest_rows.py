@@ -119,7 +119,9 @@ class RowAuditor:
         self.writer = writer
         self.observer = observer
         self.live = live
-        self.limits = ExtractLimits(max_pixels=config.crawl.max_pixels)
+        self.limits = ExtractLimits(
+            max_pixels=config.crawl.max_pixels, detect_faces=config.crawl.detect_faces
+        )
         targets = config.targets
         self.declared = {origin_of(t.url): t.jurisdictions for t in targets}
         self.categories = {origin_of(t.url): t.categories or None for t in targets}

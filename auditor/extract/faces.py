@@ -88,8 +88,8 @@ class _Detector:
 
 
 def extract_faces(context: ImageContext, facts: ImageFacts) -> ImageFacts:
-    """Record the faces in the reduced decode; ``None`` without pixels or without the detector."""
-    if context.reduced is None:
+    """Record the faces in the reduced decode; ``None`` without pixels, detector or the switch."""
+    if context.reduced is None or not context.limits.detect_faces:
         return facts
     found = detect_faces(context.reduced, (context.width, context.height))
     if found is None:

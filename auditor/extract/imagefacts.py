@@ -80,6 +80,8 @@ class ExtractLimits:
     """``imagehash.phash`` hash size (8 gives a 64-bit hash, 16 hex digits)."""
     reduce_to: int = 512
     """Longest side of the reduced decode shared by phash (and face detection)."""
+    detect_faces: bool = True
+    """Off: no face detection, so ``faces`` stays ``None`` (not examined), never 0."""
 
     def __post_init__(self) -> None:
         """Reject limits that cannot work (a programming error, not hostile input)."""

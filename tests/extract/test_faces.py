@@ -294,3 +294,11 @@ def test_committed_fixtures_are_small_jpegs() -> None:
         assert len(data) < 150_000
         with Image.open(BytesIO(data)) as image:
             assert image.format == "JPEG"
+
+
+def test_the_switch_turns_detection_off_and_leaves_faces_unexamined() -> None:
+    data = (FIXTURE_IMAGES / "faces" / "portrait.jpg").read_bytes()
+    assert extract_image(data).faces is not None
+    facts = extract_image(data, ExtractLimits(detect_faces=False))
+    assert facts.faces is None  # not examined, never "no faces"
+    assert facts.phash is not None and facts.error is None
