@@ -9,15 +9,18 @@ is complete and written in batches, so memory is bounded by what is in flight.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from auditor import USER_AGENT, __version__
+from auditor.aggregates import DatasetTally
 from auditor.config import AuditConfig, CrawlSettings
 from auditor.crawl.crawler import Crawler, CrawlStats
 from auditor.crawl.discover import PageDiscovery, discover
@@ -29,13 +32,14 @@ from auditor.evaluator import RuleEvaluator
 from auditor.extract import ExtractLimits, ImageFacts, extract_image
 from auditor.model import RunCounters, Subject
 from auditor.policy import PolicySet
-from auditor.recorder import AuditObserver, AuditSink, OriginFiles, Prefetcher
+from auditor.recorder import AuditObserver, AuditSink, ImageCounts, OriginFiles, Prefetcher
+from auditor.resume import reopen_unfinished
 from auditor.signals import image_mechanisms
 from auditor.signals.aitxt import MAX_AI_TXT_BYTES, parse_ai_txt
 from auditor.signals.optout_list import OptOutMatcher
 from auditor.signals.registries import SpawningClient
 from auditor.signals.tdmrep import MAX_TDMREP_BYTES, parse_tdmrep_file
-from auditor.store import Store, open_store
+from auditor.store import Checkpoint, Store, open_store
 
 __all__ = [
     "AuditObserver",
@@ -58,6 +62,7 @@ class AuditOptions:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     optout: OptOutMatcher | None = None
     config_path: str | None = None  # recorded with the run, so reports can anchor findings
+    resume: bool = False  # continue the newest interrupted crawl with this config and these packs
 
 
 @dataclass(frozen=True)
@@ -107,18 +112,55 @@ def _discover_job(
     return discover(body, url, encoding=encoding, bot_names=bots)
 
 
-def _counters(stats: CrawlStats, evaluator: RuleEvaluator) -> RunCounters:
-    by_outcome, by_severity, passes = evaluator.totals()
-    return RunCounters(
-        pages=stats.pages_ok + stats.pages_failed,
-        images=stats.images,
-        images_fetched=stats.images_fetched,
-        skips=stats.skips,
-        errors=stats.fetch_errors,
-        findings=by_outcome,
-        by_severity=by_severity,
-        passes=passes,
-    )
+@dataclass
+class _CrawlState:
+    """What a crawl's checkpoint holds, written with every batch of records (see resume.py).
+
+    The rule outcome counts, the dataset tally and the image counts move only inside a writer
+    unit, together with the records they count, so a checkpoint always matches what is stored.
+    The page phase is crawled again on resume, so its counters are kept only once finished.
+    """
+
+    evaluator: RuleEvaluator
+    tally: DatasetTally
+    images: ImageCounts = field(default_factory=ImageCounts)
+    pages: CrawlStats = field(default_factory=CrawlStats)
+    finished: bool = False
+
+    def snapshot(self) -> dict[str, Any]:
+        state = {
+            "evaluator": self.evaluator.state(),
+            "tally": self.tally.state(),
+            "images": asdict(self.images),
+            "pages": asdict(self.pages),
+            "finished": self.finished,
+        }
+        return {
+            "last_key": None,
+            "rows": self.images.images,
+            "state_json": json.dumps(state, sort_keys=True, separators=(",", ":")),
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        self.evaluator.restore(state["evaluator"])
+        self.tally.restore(state["tally"])
+        self.images = ImageCounts(**state["images"])
+        self.finished = bool(state["finished"])
+        if self.finished:
+            self.pages = CrawlStats(**state["pages"])
+
+    def counters(self) -> RunCounters:
+        by_outcome, by_severity, passes = self.evaluator.totals()
+        return RunCounters(
+            pages=self.pages.pages_ok + self.pages.pages_failed,
+            images=self.images.images,
+            images_fetched=self.images.fetched,
+            skips=self.pages.skips + self.images.skips,
+            errors=self.pages.fetch_errors + self.images.errors,
+            findings=by_outcome,
+            by_severity=by_severity,
+            passes=passes,
+        )
 
 
 def process_pool(workers: int | None, preload: tuple[str, ...] = ()) -> Executor:
@@ -155,17 +197,29 @@ async def _crawl(
     policy: PolicySet,
     options: AuditOptions,
     observer: AuditObserver,
-) -> tuple[CrawlStats, RuleEvaluator, dict[str, object]]:
+    checkpoint: Checkpoint | None,
+) -> _CrawlState:
     settings = config.crawl
     seeds = seeds_from(config)
     evaluator = RuleEvaluator(policy, config, options.clock)
+    state = _CrawlState(evaluator, DatasetTally(optout_checked=options.optout is not None))
+    done = frozenset[str]()
+    if checkpoint is not None:
+        state.restore(checkpoint.state)
+        if state.finished:
+            return state
+        store.forget_page_skips(run_id)  # the pages are crawled again and record them again
+        done = store.image_urls(run_id)
     limits = fetch_limits(settings)
     extract_limits = ExtractLimits(
         max_pixels=settings.max_pixels, detect_faces=settings.detect_faces
     )
     loop = asyncio.get_running_loop()
     with process_pool(options.workers) as pool, store.writer(run_id) as writer:
-        writer.add_findings(evaluator.run(Subject.DECLARATION, {}))
+        writer.track_progress(state.snapshot)
+        if checkpoint is None:
+            with writer.unit():
+                writer.add_findings(evaluator.run(Subject.DECLARATION, {}))
 
         async def parse_page(
             body: bytes, url: str, encoding: str | None, bots: tuple[str, ...]
@@ -194,19 +248,22 @@ async def _crawl(
                 seeds=seeds, declared_tokens=config.crawler.robots_tokens, observer=observer,
                 prefetchers=prefetchers,
                 site_categories=tuple(target.categories for target in config.targets),
-                optout_checked=options.optout is not None,
+                dataset=state.tally, counts=state.images,
             )  # fmt: skip
             crawler = Crawler(
                 seeds=seeds, settings=settings, fetcher=fetcher, gate=gate,
                 parse_page=parse_page, extract=extract, sink=sink,
-                bot_names=config.crawler.robots_tokens,
+                bot_names=config.crawler.robots_tokens, done_images=done,
             )  # fmt: skip
-            stats = await crawler.run()
-            sink.finish_sites()
-            aggregates = sink.finish_dataset()
-        rules = {(rule.pack, rule.id): rule for rule in policy.rules}
-        writer.add_rule_stats(evaluator.stats(), rules=rules)
-    return stats, evaluator, aggregates
+            state.pages = await crawler.run()
+            writer.flush()  # the site rules count every stored image, resumed ones included
+            with writer.unit():
+                sink.finish_sites(dict(store.site_image_counts(run_id)))
+                sink.finish_dataset()
+                rules = {(rule.pack, rule.id): rule for rule in policy.rules}
+                writer.add_rule_stats(evaluator.stats(), rules=rules)
+                state.finished = True
+    return state
 
 
 def run_audit(
@@ -219,14 +276,25 @@ def run_audit(
     """
     started = options.clock().isoformat(timespec="seconds")
     with open_store(options.db) as store:
-        run_id = store.begin_run(
-            tool_version=__version__,
-            started_at=started,
-            config_hash=config.digest(),
-            policy_hash=policy.digest,
-            config_json=config.model_dump(mode="json"),
-            options_json={"workers": options.workers, "config_path": options.config_path},
-        )
+        checkpoint = None
+        if options.resume:
+            run_id, checkpoint = reopen_unfinished(
+                store, what="a crawl", matches=lambda run: run.options.get("mode") == "crawl",
+                config_hash=config.digest(), policy_hash=policy.digest,
+            )  # fmt: skip
+            started = store.run(run_id).started_at
+        else:
+            run_id = store.begin_run(
+                tool_version=__version__,
+                started_at=started,
+                config_hash=config.digest(),
+                policy_hash=policy.digest,
+                config_json=config.model_dump(mode="json"),
+                options_json={
+                    "mode": "crawl", "workers": options.workers,
+                    "config_path": options.config_path,
+                },
+            )  # fmt: skip
         observer.run_started(run_id, options.db)
         status = "interrupted"
         counters = RunCounters()
@@ -234,11 +302,13 @@ def run_audit(
         try:
             crawl = _crawl(
                 config=config, store=store, run_id=run_id, policy=policy,
-                options=options, observer=observer,
+                options=options, observer=observer, checkpoint=checkpoint,
             )  # fmt: skip
-            stats, evaluator, aggregates = asyncio.run(crawl)
-            counters = _counters(stats, evaluator)
-            status = "complete" if stats.seeds_reached or not config.targets else "incomplete"
+            state = asyncio.run(crawl)
+            counters = state.counters()
+            aggregates = state.tally.summary()
+            reached = state.pages.seeds_reached or not config.targets
+            status = "complete" if reached else "incomplete"
         finally:
             finished = options.clock().isoformat(timespec="seconds")
             store.finish_run(

@@ -39,9 +39,10 @@ from auditor.manifest_rows import LiveSource, PreparedRow, RowAuditor, RowCounts
 from auditor.model import RunCounters, Subject
 from auditor.policy import PolicySet
 from auditor.recorder import AuditObserver, OriginFiles
+from auditor.resume import reopen_unfinished
 from auditor.signals import image_mechanisms
 from auditor.signals.optout_list import OptOutMatcher
-from auditor.store import Checkpoint, Store, StoreWriter, open_store
+from auditor.store import Checkpoint, RunRow, Store, StoreWriter, open_store
 
 __all__ = ["ManifestOptions", "run_manifest_audit"]
 
@@ -127,24 +128,21 @@ def _reopen(
     store: Store, source: str, config: AuditConfig, policy: PolicySet, options: ManifestOptions
 ) -> tuple[int, Checkpoint | None]:
     """Find the run to resume and mark it running again; a one-line error if there is none."""
-    for run in store.unfinished_runs():
+
+    def same_manifest(run: RunRow) -> bool:
         if run.options.get("mode") != MODE or run.options.get("manifest") != source:
-            continue
-        if (run.config_hash, run.policy_hash) != (config.digest(), policy.digest):
-            raise UsageError(
-                f"run {run.id} over {source} was interrupted, but audit.yaml or the policy packs "
-                "changed since; run without --resume to start a new audit"
-            )
+            return False
         if bool(run.options.get("refetch")) != options.refetch:
             flag = "with" if run.options.get("refetch") else "without"
             raise UsageError(
                 f"run {run.id} over {source} was started {flag} --refetch; resume it so"
             )
-        store.reopen_run(run.id)
-        return run.id, store.checkpoint(run.id)
-    raise UsageError(
-        f"no interrupted manifest audit of {source} in {options.db}; run without --resume"
-    )
+        return True
+
+    return reopen_unfinished(
+        store, what=f"the manifest {source}", matches=same_manifest,
+        config_hash=config.digest(), policy_hash=policy.digest,
+    )  # fmt: skip
 
 
 class _Audit:

@@ -13,12 +13,12 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from auditor.aggregates import DatasetTally
 from auditor.crawl.frontier import Seed
-from auditor.crawl.origins import DocumentCache, OriginDocument, RobotsCache
+from auditor.crawl.origins import REFUSALS, DocumentCache, OriginDocument, RobotsCache
 from auditor.crawl.urls import origin_of
 from auditor.evaluator import RuleEvaluator
 from auditor.facts import SiteFacts, image_facts, site_facts
@@ -59,6 +59,16 @@ class AuditObserver(Protocol):
 
     def skipped(self, skip: SkipRecord) -> None:
         """Report a skipped URL."""
+
+
+@dataclass
+class ImageCounts:
+    """Counters of the image phase, kept with the records (a resumed crawl restores them)."""
+
+    images: int = 0
+    fetched: int = 0
+    errors: int = 0
+    skips: int = 0
 
 
 class Prefetcher(Protocol):
@@ -129,7 +139,8 @@ class AuditSink:
         observer: AuditObserver,
         prefetchers: Sequence[Prefetcher] = (),
         site_categories: Sequence[tuple[str, ...]] = (),
-        optout_checked: bool = False,
+        dataset: DatasetTally,
+        counts: ImageCounts,
     ) -> None:
         self.writer = writer
         self.prefetchers = prefetchers
@@ -143,10 +154,10 @@ class AuditSink:
         self.pages: dict[str, PageEvidence] = {}  # final URL -> what the page said
         self.locales: dict[str, PageLocale] = {}  # final URL -> the page's language signals
         self.pages_per_site: Counter[str] = Counter()
-        self.images_per_site: Counter[str] = Counter()
+        self.counts = counts
         self.site_jurisdictions: dict[str, dict[str, float]] = {}
         self.origin_targets: dict[str, int] = {}  # origin -> the first target that reached it
-        self.dataset = DatasetTally(optout_checked=optout_checked)
+        self.dataset = dataset  # counted into as images are recorded (checkpointed with them)
 
     async def on_page(self, page: PageRecord, target: int) -> None:
         """Record the page with the signals about the page resource itself."""
@@ -181,8 +192,12 @@ class AuditSink:
         for prefetcher in self.prefetchers:
             await prefetcher.prefetch(urls)
 
-    async def on_image(self, image: ImageRecord, target: int) -> None:
-        """Gather the image's evidence, combine verdicts, evaluate the rules, store it all."""
+    async def on_image(self, image: ImageRecord, target: int, skip: SkipRecord | None) -> None:
+        """Gather the image's evidence, combine verdicts, evaluate the rules, store it all.
+
+        Everything after the last wait goes to the writer as one unit, with the counts: a
+        checkpoint never splits an image from its findings, skip or counts.
+        """
         origin = await self.origins.evidence(origin_of(image.url))
         evidence = ImageEvidence(
             url=image.url,
@@ -215,14 +230,22 @@ class AuditSink:
         robots = origin.robots.policy.availability.value
         site = SiteFacts(image.site, robots, {}, categories=self._categories(target))
         facts = {**site_facts(site), **image_facts(image, self.evaluator.clock())}
-        self.dataset.add_evaluated(image, facts)
-        findings = self.evaluator.run(
-            Subject.IMAGE, facts, image_url=image.url,
-            page_url=image.page_urls[0] if image.page_urls else None, site=image.site,
-        )  # fmt: skip
-        self.images_per_site[image.site] += 1
-        self.writer.add_image(image)
-        self.writer.add_findings(findings)
+        with self.writer.unit():
+            self.dataset.add_evaluated(image, facts)
+            findings = self.evaluator.run(
+                Subject.IMAGE, facts, image_url=image.url,
+                page_url=image.page_urls[0] if image.page_urls else None, site=image.site,
+            )  # fmt: skip
+            self.counts.images += 1
+            self.counts.fetched += int(image.fetched)
+            if skip is not None:
+                self.counts.skips += 1
+                self.counts.errors += int(skip.reason not in REFUSALS)
+                self.writer.add_skip(skip)
+            self.writer.add_image(image)
+            self.writer.add_findings(findings)
+        if skip is not None:
+            self.observer.skipped(skip)
         self.observer.image_done(image, findings)
 
     def _locate(
@@ -242,8 +265,12 @@ class AuditSink:
         self.writer.add_skip(skip)
         self.observer.skipped(skip)
 
-    def finish_sites(self) -> None:
-        """Record every origin met, with its files, and evaluate the site rules."""
+    def finish_sites(self, images_per_site: Mapping[str, int]) -> None:
+        """Record every origin met, with its files, and evaluate the site rules.
+
+        ``images_per_site`` comes from the store, which holds every image of the run, also
+        those a resumed run recorded before it was interrupted.
+        """
         for origin, files in self.origins.records().items():
             self.writer.add_site(origin, files)
             robots = next((f.status for f in files if f.kind == "robots"), None)
@@ -252,17 +279,16 @@ class AuditSink:
                 robots,
                 self.site_jurisdictions.get(origin, {}),
                 pages=self.pages_per_site[origin],
-                images=self.images_per_site[origin],
+                images=images_per_site.get(origin, 0),
                 categories=self._categories(self.origin_targets.get(origin)),
             )
             self.writer.add_findings(
                 self.evaluator.run(Subject.SITE, site_facts(site), site=origin)
             )
 
-    def finish_dataset(self) -> dict[str, object]:
-        """Evaluate the dataset rules on the aggregates; return the aggregates for the run."""
+    def finish_dataset(self) -> None:
+        """Evaluate the dataset rules on the aggregates."""
         self.writer.add_findings(self.evaluator.run(Subject.DATASET, self.dataset.facts()))
-        return self.dataset.summary()
 
 
 def _gps(image: ImageRecord) -> tuple[float, float] | None:

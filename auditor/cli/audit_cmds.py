@@ -29,6 +29,9 @@ def crawl(
         float | None, typer.Option(min=0, help="Seconds between requests per host.")
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="CPU worker processes.")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the interrupted crawl with this config.")
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the final summary.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every skip.")] = False,
     optout_threshold: OptOutThresholdOption = None,
@@ -57,13 +60,18 @@ def crawl(
     progress = Progress(quiet=quiet, verbose=verbose)
     options = AuditOptions(
         db=db, workers=workers, optout=optout,
-        config_path=str(config_file) if config_file else None,
+        config_path=str(config_file) if config_file else None, resume=resume,
     )  # fmt: skip
     try:
         with progress.display():
             summary = run_audit(config, policy, options, progress)
     except KeyboardInterrupt:
-        err.print(f"interrupted: what was recorded so far is kept in {db}; run the crawl again")
+        where = ["-c", str(config_file)] if config_file else list(urls or ())
+        again = " ".join(["auditor crawl", *where, "--db", db, "--resume"])
+        err.print(
+            f"interrupted: what was recorded so far is kept in {db}; continue with: {again}",
+            markup=False,
+        )
         raise typer.Exit(130) from None
     print_summary(summary)
 
@@ -106,7 +114,10 @@ def manifest(
             summary = run_manifest_audit(path, config, policy, options, progress)
     except KeyboardInterrupt:
         again = f"auditor manifest {path} -c {config_file} --db {db} --resume"
-        err.print(f"interrupted: what was recorded so far is kept in {db}; continue with: {again}")
+        err.print(
+            f"interrupted: what was recorded so far is kept in {db}; continue with: {again}",
+            markup=False,
+        )
         raise typer.Exit(130) from None
     print_summary(summary, fetched="analysed")
     deletions_hint(summary)

@@ -60,8 +60,12 @@ class CrawlSink(Protocol):
     async def on_images_known(self, urls: Sequence[str]) -> None:
         """Take every image URL of the run before any is examined (for batch look-ups)."""
 
-    async def on_image(self, image: ImageRecord, target: int) -> None:
-        """Take an examined image, fetched or not, with every page that references it."""
+    async def on_image(self, image: ImageRecord, target: int, skip: SkipRecord | None) -> None:
+        """Take an examined image, fetched or not, with every page that references it.
+
+        ``skip`` says why it was not fetched, when it was not: the sink records it with the
+        image, so the two are stored together or not at all (a resumed crawl relies on it).
+        """
 
     async def on_skip(self, skip: SkipRecord) -> None:
         """Record a URL that was not processed, with the reason."""
@@ -69,13 +73,15 @@ class CrawlSink(Protocol):
 
 @dataclass
 class CrawlStats:
-    """Counters the orchestrator reports; mutable because the crawl fills them in."""
+    """Counters of the page phase; mutable because the crawl fills them in.
+
+    The image phase is counted by the sink, as each image is recorded, so that its counts and
+    its records can be checkpointed together.
+    """
 
     pages_ok: int = 0
     pages_failed: int = 0
     fetch_errors: int = 0
-    images: int = 0
-    images_fetched: int = 0
     skips: int = 0
     seeds_reached: int = 0
 
@@ -94,7 +100,12 @@ def evidence_headers(result: FetchResult) -> tuple[tuple[str, str], ...]:
 
 
 class Crawler:
-    """Runs one crawl over the seeds; create a new instance per run."""
+    """Runs one crawl over the seeds; create a new instance per run.
+
+    ``done_images`` are image URLs a resumed run already recorded: their pages are crawled again
+    (page records are replaced, and every page that embeds an image must be known), but the
+    images themselves are not examined again.
+    """
 
     def __init__(
         self,
@@ -107,6 +118,7 @@ class Crawler:
         extract: Extract,
         sink: CrawlSink,
         bot_names: tuple[str, ...] = (),
+        done_images: frozenset[str] = frozenset(),
     ) -> None:
         self._settings = settings
         self._fetcher = fetcher
@@ -120,6 +132,7 @@ class Crawler:
         fetcher.trust_targets(seed.url for seed in seeds)
         # image URL -> (target of the first page that referenced it, every referencing page)
         self._images: dict[str, _ImageRefs] = {}
+        self._done = done_images  # images a resumed run already recorded: not examined again
         self.stats = CrawlStats()
 
     async def run(self) -> CrawlStats:
@@ -127,9 +140,10 @@ class Crawler:
         for url, reason in self._frontier.add_seeds():
             await self._skip(url, "target", "invalid_url", reason)
         await self._crawl_pages()
-        await self._sink.on_images_known(list(self._images))
-        pending = iter(list(self._images.items()))
+        todo = [(url, refs) for url, refs in self._images.items() if url not in self._done]
         self._images.clear()
+        await self._sink.on_images_known([url for url, _ in todo])
+        pending = iter(todo)
         workers = [self._image_worker(pending) for _ in range(IMAGE_WORKERS)]
         await asyncio.gather(*workers)
         return self.stats
@@ -247,12 +261,10 @@ class Crawler:
         for url, (target, contexts) in pending:  # shared iterator: each image goes to one worker
             record, detail = await self._fetch_image(url)
             record = replace(record, contexts=tuple(contexts))
-            self.stats.images += 1
-            self.stats.images_fetched += int(record.fetched)
+            skip = None
             if record.skip_reason is not None:
-                self.stats.fetch_errors += int(record.skip_reason not in REFUSALS)
-                await self._skip(url, "image", record.skip_reason, detail)
-            await self._sink.on_image(record, target)
+                skip = SkipRecord(url, "image", record.skip_reason, detail, utc_now_iso())
+            await self._sink.on_image(record, target, skip)
 
     async def _fetch_image(self, url: str) -> tuple[ImageRecord, str | None]:
         """Fetch and examine one image; return its record and the detail of any skip.

@@ -39,6 +39,7 @@ from auditor.store.schema import (
     Run,
     RunCheckpoint,
     Site,
+    Skip,
     SuppressionRow,
 )
 from auditor.store.writer import StoreWriter
@@ -174,6 +175,22 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"cannot reopen run {run_id} in {self.where}: {describe_error(exc)}"
+            ) from exc
+
+    def image_urls(self, run_id: int) -> frozenset[str]:
+        """Return the URL of every image ``run_id`` recorded (what a resumed crawl skips)."""
+        with self._reading() as connection:
+            urls = connection.execute(select(Image.url).where(Image.run_id == run_id)).scalars()
+            return frozenset(str(url) for url in urls)
+
+    def forget_page_skips(self, run_id: int) -> None:
+        """Delete every skip of ``run_id`` but the images' (a resumed crawl records them again)."""
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(delete(Skip).where(Skip.run_id == run_id, Skip.kind != "image"))
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"cannot update run {run_id} in {self.where}: {describe_error(exc)}"
             ) from exc
 
     def site_image_counts(self, run_id: int) -> Iterator[tuple[str, int]]:

@@ -273,7 +273,7 @@ def test_resume_with_nothing_to_resume_is_a_one_line_usage_error(tmp_path: Path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("error: no interrupted manifest audit of")
+    assert lines[0].startswith("error: no interrupted run of the manifest ")
     assert "run without --resume" in lines[0]
     assert "Traceback" not in done.stderr
 
