@@ -60,11 +60,11 @@ def _site(root: Path) -> Path:
     return root
 
 
-def _config(path: Path, url: str) -> Path:
+def _config(path: Path, url: str, delay: float = 0.01) -> Path:
     path.write_text(
         "crawler:\n  name: resume-test\n  robots_tokens: [ResumeBot]\n  purposes: [ai-train]\n"
         "  markets: [UK]\n  retention_days: 30\n"
-        f"targets:\n  - {url}\ncrawl:\n  delay: 0.01\n  per_host_concurrency: 4\n",
+        f"targets:\n  - {url}\ncrawl:\n  delay: {delay}\n  per_host_concurrency: 4\n",
         encoding="utf-8",
     )
     return path
@@ -196,3 +196,34 @@ def test_sigint_stops_cleanly_and_says_how_to_resume(served: tuple[Path, SiteSer
     resumed = _crawl(config, db, "--resume")
     _, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr
+
+
+def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *map(str, args)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_reports_and_exports_read_a_database_while_a_crawl_writes_it(
+    served: tuple[Path, SiteServer],
+) -> None:
+    """WAL: readers never block the writer, and see only committed batches."""
+    directory, server = served
+    config = _config(directory / "slow.yaml", server.url("/"), delay=0.05)
+    db = directory / "concurrent.db"
+    crawl = _crawl(config, db)
+    deadline = time.monotonic() + 90
+    while _committed(db) < KILL_AT[0]:
+        assert crawl.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    exported = _run("export", "--db", db, "--what", "images", "--format", "jsonl")
+    report = _run("report", "--db", db, "--format", "md")
+    assert crawl.poll() is None, "the reads must overlap the crawl"
+    _, stderr = crawl.communicate(timeout=300)
+    assert crawl.returncode == 0, stderr
+    assert exported.returncode == 0, exported.stderr
+    assert report.returncode == 0, report.stderr
+    lines = exported.stdout.splitlines()
+    assert KILL_AT[0] <= len(lines) < PAGES * IMAGES_PER_PAGE + PAGES  # a committed prefix
+    assert "# " in report.stdout
