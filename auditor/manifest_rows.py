@@ -16,6 +16,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 
 from auditor.aggregates import DatasetTally
+from auditor.audit import in_pool
 from auditor.config import AuditConfig
 from auditor.crawl.crawler import evidence_headers
 from auditor.crawl.fetcher import Fetcher, FetchResult, utc_now_iso
@@ -166,8 +167,7 @@ class RowAuditor:
         )  # fmt: skip
         facts = None
         if extract and result.ok and result.body is not None:
-            loop = asyncio.get_running_loop()
-            facts = await loop.run_in_executor(self.pool, extract_image, result.body, self.limits)
+            facts = await in_pool(self.pool, extract_image, result.body, self.limits)
         return Live(replace(result, body=None), result.error, origin, facts)
 
     # -- the ordered, synchronous part -------------------------------------------------------
