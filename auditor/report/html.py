@@ -3,14 +3,15 @@ r"""The HTML audit report (``--format html``): one self-contained, offline, prin
 The sections follow conventions.md 8: header (provenance), executive summary, scope and method,
 findings with their evidence, passed checks, the suppressions register, coverage and errors,
 dataset aggregates, limitations and appendices (evidence manifest, rule catalogue, glossary).
-Everything is computed here from :class:`~auditor.report.data.ReportData`, in its deterministic
-order; the Jinja2 template (``templates/report.html.j2``, shipped in the wheel) only lays it out.
+Everything is computed from :class:`~auditor.report.data.ReportData` (here, and for the
+run-level sections in :mod:`auditor.report.html_context`), in its deterministic order; the
+Jinja2 template (``templates/report.html.j2``, shipped in the wheel) only lays it out.
 
 Self-contained and offline. The CSS is inline, the charts are inline SVG whose geometry is
-computed here, and there is no script, web font or remote image. A Content-Security-Policy meta
-tag forbids every fetch anyway, so a report opened from an e-mail or an evidence archive cannot
-reach the network or leak that it was opened. The image under audit is never embedded: the
-report shows its URL, hashes and signals only.
+computed in Python (:mod:`auditor.report.charts`), and there is no script, web font or remote
+image. A Content-Security-Policy meta tag forbids every fetch anyway, so a report opened from an
+e-mail or an evidence archive cannot reach the network or leak that it was opened. The image
+under audit is never embedded: the report shows its URL, hashes and signals only.
 
 Escaping. Crawled pages control URLs, titles, alt text, header values, skip reasons and the
 messages that quote them. The template environment autoescapes every value; no value is ever
@@ -26,7 +27,7 @@ import functools
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from itertools import groupby
@@ -36,10 +37,12 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from auditor import PROJECT_URL
-from auditor.model import FINDING_OUTCOMES, Evaluation, Outcome, Severity
+from auditor.model import FINDING_OUTCOMES, Outcome, Severity
+from auditor.report import html_context as sections
+from auditor.report.charts import BarChart, bar_chart
 from auditor.report.data import FindingState, FindingView, ReportData
 
-__all__ = ["MAX_TEXT", "bar_chart", "render_html"]
+__all__ = ["MAX_TEXT", "render_html"]
 
 MAX_TEXT = 2000
 """Longest value shown in full; the rest is cut (the store and ``auditor export`` keep it)."""
@@ -47,8 +50,6 @@ MAX_TEXT = 2000
 TOP_ISSUES = 10
 """Rules listed in the executive summary's top issues."""
 
-MAX_CHART_BARS = 20
-"""Bars in one chart; the remainder is summed into a last "other" bar."""
 
 _SEVERITIES = tuple(sorted(Severity, key=lambda severity: severity.rank, reverse=True))
 _OUTCOMES = tuple(o for o in Outcome if o in FINDING_OUTCOMES)
@@ -68,13 +69,6 @@ _INVISIBLE = re.compile(
 _NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
 
 # Chart geometry, in SVG user units (1 unit = 1 CSS pixel at the default size).
-_CHART_WIDTH = 640
-_CHART_LABEL = 190  # right edge of the label column
-_CHART_VALUE = 60  # room right of the longest bar for its value
-_BAR_HEIGHT = 20
-_BAR_GAP = 8
-_CHART_PAD = 6
-_LABEL_CHARS = 28
 
 
 def _visible(text: str) -> str:
@@ -126,64 +120,6 @@ def _environment() -> Environment:
     )
     env.filters["show"] = show
     return env
-
-
-@dataclass(frozen=True)
-class Bar:
-    """One bar of a horizontal bar chart, with its computed geometry."""
-
-    label: str
-    full_label: str
-    value: int
-    y: int
-    width: float
-    css: str
-
-
-@dataclass(frozen=True)
-class BarChart:
-    """An inline SVG bar chart: the template draws exactly these numbers."""
-
-    id: str
-    title: str
-    width: int
-    height: int
-    label_x: int
-    bars: tuple[Bar, ...]
-
-    @property
-    def value_x(self) -> int:
-        """Return where the value column starts: bars begin here too."""
-        return self.label_x + 8
-
-
-def bar_chart(chart_id: str, title: str, items: Sequence[tuple[str, int, str]]) -> BarChart:
-    """Lay out ``(label, value, css class)`` bars, longest scaled to the plot width.
-
-    Bars past :data:`MAX_CHART_BARS` are summed into one "other" bar so a crawl with hundreds of
-    rules still gives a readable chart (the tables list every rule).
-    """
-    if len(items) > MAX_CHART_BARS:
-        rest = items[MAX_CHART_BARS - 1 :]
-        label = f"{len(rest)} others"
-        items = [*items[: MAX_CHART_BARS - 1], (label, sum(value for _, value, _ in rest), "bar")]
-    plot = _CHART_WIDTH - _CHART_LABEL - 8 - _CHART_VALUE
-    top = max((value for _, value, _ in items), default=0) or 1
-    bars = []
-    for index, (label, value, css) in enumerate(items):
-        short = label if len(label) <= _LABEL_CHARS else label[: _LABEL_CHARS - 1] + "\u2026"
-        bars.append(
-            Bar(
-                label=short,
-                full_label=label,
-                value=value,
-                y=_CHART_PAD + index * (_BAR_HEIGHT + _BAR_GAP),
-                width=round(plot * value / top, 1),
-                css=css,
-            )
-        )
-    height = 2 * _CHART_PAD + len(bars) * (_BAR_HEIGHT + _BAR_GAP) - _BAR_GAP
-    return BarChart(chart_id, title, _CHART_WIDTH, max(height, 0), _CHART_LABEL, tuple(bars))
 
 
 @dataclass(frozen=True)
@@ -342,87 +278,6 @@ def _most_first(item: tuple[str, int]) -> tuple[int, str]:
 
 
 @dataclass(frozen=True)
-class TargetRow:
-    """One configured target as stored with the run."""
-
-    url: object
-    max_pages: object
-    max_depth: object
-    scope: object
-    jurisdictions: object
-    categories: object
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What the run was configured to look at (conventions.md 8.3)."""
-
-    targets: tuple[TargetRow, ...]
-    crawl: tuple[tuple[str, object], ...]
-    crawler: tuple[tuple[str, object], ...]
-    jurisdictions: tuple[str, ...]
-    policies: object
-    options: tuple[tuple[str, object], ...]
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _scope(data: ReportData) -> Scope | None:
-    if data.run is None:
-        return None
-    config = data.run.config
-    targets = []
-    codes: set[str] = set()
-    raw_targets = config.get("targets")
-    for raw in raw_targets if isinstance(raw_targets, list | tuple) else ():
-        target = _mapping(raw) or {"url": raw}
-        found = target.get("jurisdictions")
-        if isinstance(found, list):
-            codes.update(str(code) for code in found if code)
-        targets.append(
-            TargetRow(
-                url=target.get("url"),
-                max_pages=target.get("max_pages"),
-                max_depth=target.get("max_depth"),
-                scope=target.get("scope"),
-                jurisdictions=found,
-                categories=target.get("categories"),
-            )
-        )
-    crawler = _mapping(config.get("crawler"))
-    markets = crawler.get("markets")
-    if isinstance(markets, list):
-        codes.update(str(code) for code in markets if code)
-    declared = [(key, value) for key, value in crawler.items() if value not in (None, [], {})]
-    return Scope(
-        targets=tuple(targets),
-        crawl=tuple(sorted(_mapping(config.get("crawl")).items())),
-        crawler=tuple(sorted(declared)),
-        jurisdictions=tuple(sorted(codes)),
-        policies=config.get("policies"),
-        options=tuple(sorted(data.run.options.items())),
-    )
-
-
-@dataclass(frozen=True)
-class Pack:
-    """A policy pack whose rules were evaluated, from the rule metadata."""
-
-    name: str
-    jurisdiction: str
-    rules: tuple[str, ...]
-
-
-def _packs(data: ReportData) -> list[Pack]:
-    packs: dict[tuple[str, str], list[str]] = {}
-    for rule in data.rules.values():
-        packs.setdefault((rule.pack, rule.jurisdiction), []).append(rule.id)
-    return [Pack(name, code, tuple(sorted(ids))) for (name, code), ids in sorted(packs.items())]
-
-
-@dataclass(frozen=True)
 class FindingItem:
     """One finding as the template shows it, with its anchor id and its image's signals."""
 
@@ -465,83 +320,15 @@ def _fields(values: Mapping[str, object]) -> tuple[tuple[str, object], ...]:
     )
 
 
-@dataclass(frozen=True)
-class Coverage:
-    """Pages and images attempted, fetched and skipped, and signals not evaluated."""
-
-    counts: tuple[tuple[str, object], ...]
-    skip_reasons: tuple[tuple[str, str, int], ...]
-    not_evaluated: tuple[tuple[str, str, int], ...]
-
-
-def _coverage(data: ReportData) -> Coverage | None:
-    if data.run is None or data.summary is None:
-        return None
-    summary = data.summary
-    unevaluated = Counter(
-        (signal.mechanism, signal.evaluation.value)
-        for signals in data.evidence.values()
-        for signal in signals
-        if signal.evaluation is not Evaluation.EVALUATED
-    )
-    return Coverage(
-        counts=(
-            ("Run status", data.run.status),
-            ("Pages fetched", summary.pages),
-            ("Images seen", summary.images),
-            ("Images fetched", summary.images_fetched),
-            ("URLs skipped", summary.skips),
-            ("Errors", data.run.counters.errors),
-        ),
-        skip_reasons=summary.skip_reasons,
-        not_evaluated=tuple(
-            (mechanism, evaluation, n) for (mechanism, evaluation), n in sorted(unevaluated.items())
-        ),
-    )
-
-
-@dataclass(frozen=True)
-class Aggregates:
-    """The dataset aggregates the dataset rules were evaluated on."""
-
-    facts: tuple[tuple[str, object], ...]
-    per_jurisdiction: tuple[tuple[str, Mapping[str, Any]], ...]
-    other: tuple[tuple[str, object], ...]
-
-
-_PER_JURISDICTION_COLUMNS = (
-    ("expected_images", "Images"),
-    ("expected_with_faces", "With faces"),
-    ("expected_with_gps", "With GPS"),
-    ("expected_reserved_collected", "Collected despite a reservation"),
-)
-
-
-def _aggregates(data: ReportData) -> Aggregates | None:
-    if not data.aggregates:
-        return None
-    values = data.aggregates
-    per = _mapping(values.get("per_jurisdiction"))
-    return Aggregates(
-        facts=tuple(sorted(_mapping(values.get("facts")).items())),
-        per_jurisdiction=tuple((code, _mapping(row)) for code, row in sorted(per.items())),
-        other=tuple(
-            (key, value)
-            for key, value in sorted(values.items())
-            if key not in {"facts", "per_jurisdiction"}
-        ),
-    )
-
-
 def _sections(items: Iterable[tuple[str, str, bool]]) -> list[tuple[str, str]]:
     return [(anchor, title) for anchor, title, shown in items if shown]
 
 
 def render_html(data: ReportData, out: TextIO) -> None:
     """Write the HTML audit report of ``data`` to ``out`` (one self-contained UTF-8 document)."""
-    scope = _scope(data)
-    coverage = _coverage(data)
-    aggregates = _aggregates(data)
+    scope = sections.scope(data)
+    coverage = sections.coverage(data)
+    aggregates = sections.aggregates(data)
     passed = [stat for stat in data.rule_stats if stat.passes]
     context = {
         "data": data,
@@ -558,12 +345,12 @@ def render_html(data: ReportData, out: TextIO) -> None:
         "top_issues": top_issues(data),
         "charts": _charts(data),
         "scope": scope,
-        "packs": _packs(data),
+        "packs": sections.packs(data),
         "groups": _finding_groups(data),
         "passed": passed,
         "coverage": coverage,
         "aggregates": aggregates,
-        "per_jurisdiction_columns": _PER_JURISDICTION_COLUMNS,
+        "per_jurisdiction_columns": sections.PER_JURISDICTION_COLUMNS,
         "severities": [severity.value for severity in _SEVERITIES],
         "project_url": PROJECT_URL,
         "sections": _sections(

@@ -23,8 +23,9 @@ import pytest
 from PIL import Image
 
 from auditor import __version__
+from auditor.report.charts import bar_chart
 from auditor.report.data import Artifact, ReportData
-from auditor.report.html import MAX_TEXT, bar_chart, render_html
+from auditor.report.html import MAX_TEXT, render_html
 
 from . import HOSTILE, assert_golden, sample_report
 
