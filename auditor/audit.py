@@ -177,15 +177,25 @@ async def in_pool(pool: Executor, function: Callable[..., _T], *args: object) ->
     return await asyncio.wrap_future(future)
 
 
+#: Jobs a worker process runs before it is replaced (bounds its memory; see process_pool).
+TASKS_PER_WORKER = 2000
+
+
 def process_pool(workers: int | None, preload: tuple[str, ...] = ()) -> Executor:
     """Return the pool CPU-bound work runs in: one process per core unless ``workers`` says.
 
     forkserver, not fork: forking a process that runs an event loop and resolver threads can
     deadlock the child; preloading the modules the jobs live in keeps worker start-up cheap.
+    Each worker is replaced after :data:`TASKS_PER_WORKER` jobs: decoding images of every size
+    (and face detection) fragments a long-lived worker's heap, so its memory would grow with the
+    crawl; a fresh fork of the preloaded server costs milliseconds.
     """
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["auditor.crawl.discover", "auditor.extract", *preload])
-    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count() or 1, mp_context=context,
+        max_tasks_per_child=TASKS_PER_WORKER,
+    )  # fmt: skip
 
 
 def origin_files(fetcher: Fetcher, token: str) -> tuple[OwnRobotsGate, OriginFiles]:
