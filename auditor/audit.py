@@ -9,15 +9,14 @@ is complete and written in batches, so memory is bounded by what is in flight.
 from __future__ import annotations
 
 import asyncio
-import json
 import multiprocessing
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AsyncExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from auditor import USER_AGENT, __version__
 from auditor.aggregates import DatasetTally
@@ -33,7 +32,7 @@ from auditor.extract import ExtractLimits, ImageFacts, extract_image
 from auditor.model import RunCounters, Subject
 from auditor.policy import PolicySet
 from auditor.recorder import AuditObserver, AuditSink, ImageCounts, OriginFiles, Prefetcher
-from auditor.resume import reopen_unfinished
+from auditor.resume import RunProgress, reopen_unfinished
 from auditor.signals import image_mechanisms
 from auditor.signals.aitxt import MAX_AI_TXT_BYTES, parse_ai_txt
 from auditor.signals.optout_list import OptOutMatcher
@@ -115,55 +114,19 @@ def _discover_job(
     return discover(body, url, encoding=encoding, bot_names=bots)
 
 
-@dataclass
-class _CrawlState:
-    """What a crawl's checkpoint holds, written with every batch of records (see resume.py).
-
-    The rule outcome counts, the dataset tally and the image counts move only inside a writer
-    unit, together with the records they count, so a checkpoint always matches what is stored.
-    The page phase is crawled again on resume, so its counters are kept only once finished.
-    """
-
-    evaluator: RuleEvaluator
-    tally: DatasetTally
-    images: ImageCounts = field(default_factory=ImageCounts)
-    pages: CrawlStats = field(default_factory=CrawlStats)
-    finished: bool = False
-
-    def snapshot(self) -> dict[str, Any]:
-        state = {
-            "evaluator": self.evaluator.state(),
-            "tally": self.tally.state(),
-            "images": asdict(self.images),
-            "pages": asdict(self.pages),
-            "finished": self.finished,
-        }
-        return {
-            "last_key": None,
-            "rows": self.images.images,
-            "state_json": json.dumps(state, sort_keys=True, separators=(",", ":")),
-        }
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        self.evaluator.restore(state["evaluator"])
-        self.tally.restore(state["tally"])
-        self.images = ImageCounts(**state["images"])
-        self.finished = bool(state["finished"])
-        if self.finished:
-            self.pages = CrawlStats(**state["pages"])
-
-    def counters(self) -> RunCounters:
-        by_outcome, by_severity, passes = self.evaluator.totals()
-        return RunCounters(
-            pages=self.pages.pages_ok + self.pages.pages_failed,
-            images=self.images.images,
-            images_fetched=self.images.fetched,
-            skips=self.pages.skips + self.images.skips,
-            errors=self.pages.fetch_errors + self.images.errors,
-            findings=by_outcome,
-            by_severity=by_severity,
-            passes=passes,
-        )
+def _counters(progress: RunProgress) -> RunCounters:
+    pages, images = progress.counts["pages"], progress.counts["images"]
+    by_outcome, by_severity, passes = progress.evaluator.totals()
+    return RunCounters(
+        pages=pages.pages_ok + pages.pages_failed,
+        images=images.images,
+        images_fetched=images.fetched,
+        skips=pages.skips + images.skips,
+        errors=pages.fetch_errors + images.errors,
+        findings=by_outcome,
+        by_severity=by_severity,
+        passes=passes,
+    )
 
 
 async def in_pool(pool: Executor, function: Callable[..., _T], *args: object) -> _T:
@@ -222,11 +185,14 @@ async def _crawl(
     options: AuditOptions,
     observer: AuditObserver,
     checkpoint: Checkpoint | None,
-) -> _CrawlState:
+) -> RunProgress:
     settings = config.crawl
     seeds = seeds_from(config)
     evaluator = RuleEvaluator(policy, config, options.clock)
-    state = _CrawlState(evaluator, DatasetTally(optout_checked=options.optout is not None))
+    # The page phase is crawled again on resume, so its counters matter only once finished.
+    images, pages = ImageCounts(), CrawlStats()
+    tally = DatasetTally(optout_checked=options.optout is not None)
+    state = RunProgress(evaluator, tally, {"images": images, "pages": pages})
     done = frozenset[str]()
     if checkpoint is not None:
         state.restore(checkpoint.state)
@@ -239,7 +205,7 @@ async def _crawl(
         max_pixels=settings.max_pixels, detect_faces=settings.detect_faces
     )
     with process_pool(options.workers) as pool, store.writer(run_id) as writer:
-        writer.track_progress(state.snapshot)
+        writer.track_progress(lambda: state.checkpoint(last_key=None, rows=images.images))
         if checkpoint is None:
             with writer.unit():
                 writer.add_findings(evaluator.run(Subject.DECLARATION, {}))
@@ -271,14 +237,14 @@ async def _crawl(
                 seeds=seeds, declared_tokens=config.crawler.robots_tokens, observer=observer,
                 prefetchers=prefetchers,
                 site_categories=tuple(target.categories for target in config.targets),
-                dataset=state.tally, counts=state.images,
+                dataset=tally, counts=images,
             )  # fmt: skip
             crawler = Crawler(
                 seeds=seeds, settings=settings, fetcher=fetcher, gate=gate,
                 parse_page=parse_page, extract=extract, sink=sink,
                 bot_names=config.crawler.robots_tokens, done_images=done,
             )  # fmt: skip
-            state.pages = await crawler.run()
+            state.counts["pages"] = await crawler.run()
             writer.flush()  # the site rules count every stored image, resumed ones included
             with writer.unit():
                 sink.finish_sites(dict(store.site_image_counts(run_id)))
@@ -328,9 +294,9 @@ def run_audit(
                 options=options, observer=observer, checkpoint=checkpoint,
             )  # fmt: skip
             state = asyncio.run(crawl)
-            counters = state.counters()
+            counters = _counters(state)
             aggregates = state.tally.summary()
-            reached = state.pages.seeds_reached or not config.targets
+            reached = state.counts["pages"].seeds_reached or not config.targets
             status = "complete" if reached else "incomplete"
         finally:
             finished = options.clock().isoformat(timespec="seconds")

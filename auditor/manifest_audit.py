@@ -17,11 +17,10 @@ batches stay) and nothing is doubled (rows after the checkpoint were never commi
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ from auditor.manifest_rows import LiveSource, PreparedRow, RowAuditor, RowCounts
 from auditor.model import RunCounters, Subject
 from auditor.policy import PolicySet
 from auditor.recorder import AuditObserver, OriginFiles
-from auditor.resume import reopen_unfinished
+from auditor.resume import RunProgress, reopen_unfinished
 from auditor.signals import image_mechanisms
 from auditor.signals.optout_list import OptOutMatcher
 from auditor.store import Checkpoint, RunRow, Store, StoreWriter, open_store
@@ -171,28 +170,12 @@ class _Audit:
         self.evaluator = RuleEvaluator(policy, config, options.clock)
         self.tally = DatasetTally(optout_checked=options.optout is not None)
         self.counts = RowCounts()
-        self.finished = False
+        self.progress = RunProgress(self.evaluator, self.tally, {"counts": self.counts})
         if checkpoint is not None:
-            self._restore(checkpoint.state)
+            self.progress.restore(checkpoint.state)
 
-    def _restore(self, state: Mapping[str, Any]) -> None:
-        self.evaluator.restore(state["evaluator"])
-        self.tally.restore(state["tally"])
-        self.counts = RowCounts(**state["counts"])
-        self.finished = bool(state.get("finished"))
-
-    def _snapshot(self) -> dict[str, Any]:
-        state = {
-            "evaluator": self.evaluator.state(),
-            "tally": self.tally.state(),
-            "counts": asdict(self.counts),
-            "finished": self.finished,
-        }
-        return {
-            "last_key": self.counts.last_key,
-            "rows": self.counts.rows,
-            "state_json": json.dumps(state, sort_keys=True, separators=(",", ":")),
-        }
+    def _checkpoint(self) -> dict[str, Any]:
+        return self.progress.checkpoint(last_key=self.counts.last_key, rows=self.counts.rows)
 
     async def run(self) -> tuple[RunCounters, dict[str, object]]:
         """Audit the rows after the checkpoint, then the sites and the dataset."""
@@ -204,7 +187,7 @@ class _Audit:
             process_pool(self.options.workers, ("auditor.manifest.jobs",)) as pool,
             self.store.writer(self.run_id) as writer,
         ):
-            writer.track_progress(self._snapshot)
+            writer.track_progress(self._checkpoint)
             if self.checkpoint is None:
                 with writer.unit():
                     writer.add_findings(self.evaluator.run(Subject.DECLARATION, {}))
@@ -227,7 +210,7 @@ class _Audit:
                     tally=self.tally, counts=self.counts, writer=writer, observer=self.observer,
                     live=live,
                 )  # fmt: skip
-                if not self.finished:
+                if not self.progress.finished:
                     await self._rows(rows, items)
                     self._finish(writer, origins, rows.categories)
         return self._counters(), self.tally.summary()
@@ -268,7 +251,7 @@ class _Audit:
             writer.add_findings(self.evaluator.run(Subject.DATASET, self.tally.facts()))
             rules = {(rule.pack, rule.id): rule for rule in self.policy.rules}
             writer.add_rule_stats(self.evaluator.stats(), rules=rules)
-            self.finished = True
+            self.progress.finished = True
 
     def _counters(self) -> RunCounters:
         by_outcome, by_severity, passes = self.evaluator.totals()

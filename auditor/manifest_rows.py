@@ -38,7 +38,7 @@ from auditor.model import (
     Subject,
     frozen_map,
 )
-from auditor.recorder import AuditObserver, OriginFiles
+from auditor.recorder import AuditObserver, OriginFiles, gps_position
 from auditor.signals.collected import (
     Mechanisms,
     collected_signals,
@@ -133,20 +133,17 @@ class RowAuditor:
         """Read and extract the stored copy, refetch the live source, locate the GPS position."""
         if isinstance(item, RowProblem) or _not_collected(item):
             return PreparedRow(item)
-        loop = asyncio.get_running_loop()
         facts: ImageFacts | None = None
         copy_error = None
         if item.local is not None:
             max_bytes = self.config.crawl.max_image_bytes
-            extracted = await loop.run_in_executor(
-                self.pool, extract_local, item.local, max_bytes, self.limits
-            )
+            extracted = await in_pool(self.pool, extract_local, item.local, max_bytes, self.limits)
             facts, copy_error = (
                 (None, extracted) if isinstance(extracted, str) else (extracted, None)
             )
         live = await self._refetch(item, self.live, extract=facts is None) if self.live else None
         seen = facts or (live.facts if live else None)
-        position = _gps(seen)
+        position = gps_position(seen)
         # The first look-up loads the gazetteer (about 2 s): off the event loop.
         country = (await asyncio.to_thread(gps_region, *position))[0] if position else None
         return PreparedRow(item, facts, copy_error, live, country)
@@ -230,7 +227,7 @@ class RowAuditor:
         page_urls = [row.page_url] if row.page_url else [row.url]
         site = origin_of(page_urls[0])
         declared = self.declared.get(site, ())
-        located = estimate(page_urls, declared, gps=_gps(image.facts))
+        located = estimate(page_urls, declared, gps=gps_position(image.facts))
         image = replace(
             image,
             signals=tuple(signals),
@@ -321,10 +318,3 @@ class RowAuditor:
 
 def _not_collected(row: ManifestRow) -> bool:
     return row.extra.get("status") in NOT_COLLECTED and row.local is None
-
-
-def _gps(facts: ImageFacts | None) -> tuple[float, float] | None:
-    exif = facts.exif if facts is not None else None
-    if exif is None or exif.gps_lat is None or exif.gps_lon is None:
-        return None
-    return exif.gps_lat, exif.gps_lon

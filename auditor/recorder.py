@@ -21,6 +21,7 @@ from auditor.crawl.frontier import Seed
 from auditor.crawl.origins import REFUSALS, DocumentCache, OriginDocument, RobotsCache
 from auditor.crawl.urls import origin_of
 from auditor.evaluator import RuleEvaluator
+from auditor.extract import ImageFacts
 from auditor.facts import SiteFacts, image_facts, site_facts
 from auditor.jurisdiction import (
     JurisdictionEstimate,
@@ -214,7 +215,7 @@ class AuditSink:
             record for mechanism in self.mechanisms.values() for record in mechanism(evidence)
         ]
         verdicts = combine(signals)
-        gps = _gps(image)
+        gps = gps_position(image.facts)
         located = self._locate(image, target, gps)
         # The first look-up loads the gazetteer (about 2 s): off the event loop.
         country = (await asyncio.to_thread(gps_region, *gps))[0] if gps is not None else None
@@ -291,9 +292,9 @@ class AuditSink:
         self.writer.add_findings(self.evaluator.run(Subject.DATASET, self.dataset.facts()))
 
 
-def _gps(image: ImageRecord) -> tuple[float, float] | None:
-    """Return the image's (already coarsened) EXIF position, when it has a usable one."""
-    exif = image.facts.exif if image.facts is not None else None
+def gps_position(facts: ImageFacts | None) -> tuple[float, float] | None:
+    """Return the (already coarsened) EXIF position of an image, when it has a usable one."""
+    exif = facts.exif if facts is not None else None
     if exif is None or exif.gps_lat is None or exif.gps_lon is None:
         return None
     return exif.gps_lat, exif.gps_lon
