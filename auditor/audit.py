@@ -25,6 +25,7 @@ from auditor.crawl.crawler import Crawler, CrawlStats
 from auditor.crawl.discover import PageDiscovery, discover
 from auditor.crawl.fetcher import Fetcher, FetchLimits
 from auditor.crawl.frontier import Seed
+from auditor.crawl.imagepool import ImagePool, WorkerSetup
 from auditor.crawl.origins import DocumentCache, OwnRobotsGate, RobotsCache
 from auditor.errors import AuditIncompleteError
 from auditor.evaluator import RuleEvaluator
@@ -47,6 +48,7 @@ __all__ = [
     "AuditOptions",
     "AuditSummary",
     "fetch_limits",
+    "image_pool",
     "in_pool",
     "origin_files",
     "process_pool",
@@ -161,6 +163,15 @@ def process_pool(workers: int | None, preload: tuple[str, ...] = ()) -> Executor
     )  # fmt: skip
 
 
+def image_pool(setup: WorkerSetup, processes: int) -> ImagePool:
+    """Return the worker processes a crawl fetches and examines images in (and parses pages).
+
+    Looked up at call time, so bench/stages.py can put an in-process pool in its place to time
+    each stage.
+    """
+    return ImagePool(setup, processes)
+
+
 def origin_files(fetcher: Fetcher, token: str) -> tuple[OwnRobotsGate, OriginFiles]:
     """Return the auditor's own robots.txt gate and the cached origin files of a run."""
     robots = RobotsCache(fetcher)
@@ -204,21 +215,26 @@ async def _crawl(
     extract_limits = ExtractLimits(
         max_pixels=settings.max_pixels, detect_faces=settings.detect_faces
     )
-    with process_pool(options.workers) as pool, store.writer(run_id) as writer:
+    with store.writer(run_id) as writer:
         writer.track_progress(lambda: state.checkpoint(last_key=None, rows=images.images))
         if checkpoint is None:
             with writer.unit():
                 writer.add_findings(evaluator.run(Subject.DECLARATION, {}))
 
-        async def parse_page(
-            body: bytes, url: str, encoding: str | None, bots: tuple[str, ...]
-        ) -> PageDiscovery:
-            return await in_pool(pool, _discover_job, body, url, encoding, bots)
-
-        async def extract(body: bytes) -> ImageFacts:
-            return await in_pool(pool, extract_image, body, extract_limits)
-
         async with AsyncExitStack() as network:
+            setup = WorkerSetup(user_agent=USER_AGENT, limits=limits, extract=extract_limits)
+            pool = await network.enter_async_context(
+                image_pool(setup, options.workers or os.cpu_count() or 1)
+            )
+
+            async def parse_page(
+                body: bytes, url: str, encoding: str | None, bots: tuple[str, ...]
+            ) -> PageDiscovery:
+                return await pool.call(_discover_job, body, url, encoding, bots)
+
+            async def extract(body: bytes) -> ImageFacts:
+                return await pool.call(extract_image, body, extract_limits)
+
             fetcher = await network.enter_async_context(
                 Fetcher(user_agent=USER_AGENT, limits=limits)
             )
@@ -242,7 +258,7 @@ async def _crawl(
             crawler = Crawler(
                 seeds=seeds, settings=settings, fetcher=fetcher, gate=gate,
                 parse_page=parse_page, extract=extract, sink=sink,
-                bot_names=config.crawler.robots_tokens, done_images=done,
+                bot_names=config.crawler.robots_tokens, done_images=done, image_hops=pool.send,
             )  # fmt: skip
             state.counts["pages"] = await crawler.run()
             writer.flush()  # the site rules count every stored image, resumed ones included

@@ -5,9 +5,10 @@ pool, so per-stage cost cannot be read off the end-to-end run. This script runs 
 ordinary audit (``auditor.audit.run_audit`` on the benchmark's ``audit.yaml``) in this process
 with timers wrapped around the stage functions, without changing any file of the package:
 
-- the process pool is replaced by **one worker thread**, so page parsing and image extraction
-  run here and can be timed with ``time.thread_time()`` (CPU of the calling thread only, so
-  the two threads never count each other's work);
+- the worker processes (``auditor.audit.image_pool``) are replaced by an in-process pool: the
+  HTTP exchanges run on the event loop, page parsing and image extraction on **one worker
+  thread**, so all of it runs here and can be timed with ``time.thread_time()`` (CPU of the
+  calling thread only, so the two threads never count each other's work);
 - each stage function is wrapped where the orchestrator looks it up at call time:
 
   ========== ==========================================================================
@@ -40,22 +41,24 @@ Run (the harness does this in a subprocess)::
 from __future__ import annotations
 
 import argparse
+import asyncio
 import functools
 import json
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-POOL_FACTORIES = ("process_pool", "_executor")
-"""Names ``auditor.audit`` has used for the function that builds its process pool."""
+POOL_FACTORY = "image_pool"
+"""The function ``auditor.audit`` builds a crawl's worker processes with."""
 WORKER_STAGES = ("parse", "decode", "hash", "metadata", "faces")
 
 
@@ -108,15 +111,8 @@ def instrument(timers: StageTimers) -> None:
     from auditor.evaluator import RuleEvaluator  # noqa: PLC0415
     from auditor.store.writer import StoreWriter  # noqa: PLC0415
 
-    def one_thread(*_args: object, **_kwargs: object) -> Executor:
-        return ThreadPoolExecutor(max_workers=1)
-
-    # The pool factory has been renamed before; patch whichever this version has.
-    pool_names = [name for name in POOL_FACTORIES if hasattr(audit, name)]
-    if not pool_names:
-        raise InstrumentationError(f"auditor.audit has none of {POOL_FACTORIES}")
-    for name in pool_names:
-        setattr(audit, name, one_thread)
+    _lookup(audit, POOL_FACTORY)
+    setattr(audit, POOL_FACTORY, InlinePool)
     patch = functools.partial(_patch, timers)
     patch(audit, "_discover_job", "parse")
     patch(extract, "identity_facts", "hash")
@@ -146,6 +142,40 @@ def instrument(timers: StageTimers) -> None:
     for method in ("add_site", "add_page", "add_image", "add_skip", "add_findings",
                    "add_rule_stats", "flush", "close", "__exit__"):  # fmt: skip
         patch(StoreWriter, method, "store")
+
+
+class InlinePool:
+    """``auditor.crawl.imagepool.ImagePool``'s interface, run in this process.
+
+    Exchanges run on the event loop (counted as ``fetch``), parsing and extraction on one
+    thread, where the wrapped stage functions time them.
+    """
+
+    def __init__(self, setup: Any, _processes: int) -> None:
+        from auditor.crawl.exchange import Exchanger  # noqa: PLC0415
+
+        self._setup = setup
+        self._exchanger = Exchanger(user_agent=setup.user_agent, limits=setup.limits)
+        self._thread = ThreadPoolExecutor(max_workers=1)
+
+    async def __aenter__(self) -> InlinePool:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self._exchanger.aclose()
+        self._thread.shutdown()
+
+    async def send(self, hop: Any) -> tuple[Any, float]:
+        from auditor import extract  # noqa: PLC0415
+
+        result, spent = await self._exchanger.send(hop)
+        if result.ok and result.body is not None:
+            facts = await self.call(extract.extract_image, result.body, self._setup.extract)
+            result = replace(result, body=None, facts=facts)
+        return result, spent
+
+    async def call(self, function: Callable[..., R], *args: object) -> R:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
 
 
 def _lookup(owner: object, name: str) -> Any:

@@ -11,9 +11,11 @@ and each redirect hop), and records every URL it will not or cannot fetch as a s
 reason; an image it may not fetch is still reported, with ``fetched=False``. Scope limits which
 pages are visited; images embedded in in-scope pages are examined wherever they are hosted.
 
-CPU-heavy work (HTML parsing, image decoding) runs in an executor through the injected
-``parse_page`` and ``extract`` callables, so the event loop only moves bytes. Results leave the
-crawler as frozen records through an async :class:`CrawlSink`.
+CPU-heavy work (HTML parsing, image decoding) runs elsewhere through the injected
+``parse_page`` and ``extract`` callables, so the event loop only moves bytes; with
+``image_hops`` (:class:`~auditor.crawl.imagepool.ImagePool`), image requests are sent from
+worker processes that examine the bytes where they arrive, and the loop moves only decisions.
+Results leave the crawler as frozen records through an async :class:`CrawlSink`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import Protocol
 
 from auditor.config import CrawlSettings
 from auditor.crawl.discover import ImageRef, PageDiscovery
-from auditor.crawl.fetcher import Fetcher, FetchResult, utc_now_iso
+from auditor.crawl.fetcher import Fetcher, FetchResult, HopSender, utc_now_iso
 from auditor.crawl.frontier import Frontier, PageTask, Seed
 from auditor.crawl.origins import REFUSALS, OwnRobotsGate
 from auditor.crawl.urls import InvalidURLError, normalise_url, origin_of
@@ -119,12 +121,14 @@ class Crawler:
         sink: CrawlSink,
         bot_names: tuple[str, ...] = (),
         done_images: frozenset[str] = frozenset(),
+        image_hops: HopSender | None = None,
     ) -> None:
         self._settings = settings
         self._fetcher = fetcher
         self._gate = gate
         self._parse_page = parse_page
         self._extract = extract
+        self._image_hops = image_hops
         self._sink = sink
         self._bot_names = tuple(dict.fromkeys((settings.token, *bot_names)))
         self._frontier = Frontier(seeds)
@@ -282,7 +286,7 @@ class Crawler:
             return record, detail
         result = await self._fetcher.fetch(
             url, max_bytes=self._settings.max_image_bytes, gate=self._gate,
-            accept="image/avif,image/webp,image/*;q=0.9,*/*;q=0.1",
+            accept="image/avif,image/webp,image/*;q=0.9,*/*;q=0.1", via=self._image_hops,
         )  # fmt: skip
         record = ImageRecord(
             url=url,
@@ -297,7 +301,9 @@ class Crawler:
         )
         if result.error is not None:
             return record, result.error_detail
-        if not result.ok or result.body is None:
+        facts = result.facts  # examined where it arrived, when image_hops sent it
+        if facts is None and result.ok and result.body is not None:
+            facts = await self._extract(result.body)
+        if not result.ok or facts is None:
             return replace(record, skip_reason="http_error"), f"HTTP {result.status}"
-        facts = await self._extract(result.body)
         return replace(record, fetched=True, facts=facts), None

@@ -147,11 +147,9 @@ def read_c2pa(
     library = _library()
     if library is None:
         return None
-    mime = None
-    if image_format is not None:
-        mime = MIME_FOR_FORMAT.get(image_format)
-        if mime is None:
-            return C2paFacts(present=False)
+    mime = None if image_format is None else MIME_FOR_FORMAT.get(image_format)
+    if (image_format is not None and mime is None) or not _may_hold_manifest(data):
+        return C2paFacts(present=False)
     try:
         store = _read_store(library, data, mime, trust_anchors)
     except Exception as exc:  # noqa: BLE001 - the library fails in many ways on hostile bytes
@@ -162,6 +160,18 @@ def read_c2pa(
         return _facts_from_store(json.loads(store), data)
     except Exception as exc:  # noqa: BLE001 - defensive: hostile content in the store JSON
         return C2paFacts(present=True, error=_capped(f"read_failed: {describe(exc)}"))
+
+
+def _may_hold_manifest(data: bytes) -> bool:
+    """Whether ``data`` can hold a C2PA manifest at all, without asking the library.
+
+    An embedded manifest store is a JUMBF superbox in every container C2PA defines (JPEG APP11
+    segments each repeat the box header; PNG ``caBX``, WebP ``C2PA``, GIF, BMFF ``uuid`` and
+    TIFF carry the box whole), so its box type ``jumb`` is in the bytes; a remote manifest is
+    referenced from XMP ``dcterms:provenance``. Bytes with neither are answered "no manifest"
+    here: building the library's reader costs about 0.5 ms per image, and most images have none.
+    """
+    return b"jumb" in data or b"provenance" in data
 
 
 @functools.cache

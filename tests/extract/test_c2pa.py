@@ -600,7 +600,7 @@ def test_unexpected_library_failures_become_error_facts(monkeypatch: pytest.Monk
     }
     for expected, exc in cases.items():
         monkeypatch.setattr(c2pa_extract, "_read_store", failing(exc))
-        result = read_c2pa(b"\xff\xd8", "JPEG")
+        result = read_c2pa(b"\xff\xd8\xff\xebJPjumb", "JPEG")
         assert result is not None
         assert result.error == expected
         assert result.present is expected.startswith("read_failed")
@@ -609,11 +609,11 @@ def test_unexpected_library_failures_become_error_facts(monkeypatch: pytest.Monk
         present=True, remote_manifest="https://r.example/m"
     )
     monkeypatch.setattr(c2pa_extract, "_read_store", failing(C2paError("Remote: no address")))
-    assert read_c2pa(b"", "JPEG") == C2paFacts(
+    assert read_c2pa(b"jumb", "JPEG") == C2paFacts(
         present=True, error="read_failed: Remote: no address"
     )
     monkeypatch.setattr(c2pa_extract, "_read_store", lambda *_: "{not json")
-    result = read_c2pa(b"", "JPEG")
+    result = read_c2pa(b"jumb", "JPEG")
     assert result is not None
     assert result.error is not None
     assert result.error.startswith("read_failed: JSONDecodeError")
@@ -660,3 +660,24 @@ def _shape(facts: C2paFacts) -> Any:
         facts.remote_manifest,
         facts.error,
     )
+
+
+def test_bytes_without_a_jumbf_box_or_provenance_are_answered_without_the_library(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every embedded manifest is a JUMBF ``jumb`` box; a remote one is named in XMP."""
+    asked: list[bytes] = []
+
+    def read_store(_library: object, data: bytes, *_: object) -> str | None:
+        asked.append(data)
+        return None
+
+    monkeypatch.setattr(c2pa_extract, "_import_c2pa", lambda: ModuleType("c2pa"))
+    monkeypatch.setattr(c2pa_extract, "_read_store", read_store)
+    plain = fixture_bytes("photo.jpg")
+    assert b"jumb" not in plain
+    assert read_c2pa(plain, "JPEG") == C2paFacts(present=False)
+    assert asked == []
+    for data in (plain + b"jumb", b'<x dcterms:provenance="https://r.example/m"/>'):
+        read_c2pa(data, "JPEG")
+    assert len(asked) == 2
