@@ -22,7 +22,7 @@ from auditor import USER_AGENT, __version__
 from auditor.aggregates import DatasetTally
 from auditor.config import AuditConfig, CrawlSettings
 from auditor.crawl.crawler import Crawler, CrawlStats
-from auditor.crawl.discover import PageDiscovery, discover
+from auditor.crawl.discover import PageDiscovery, discover_job
 from auditor.crawl.fetcher import Fetcher, FetchLimits
 from auditor.crawl.frontier import Seed
 from auditor.crawl.imagepool import ImagePool, WorkerSetup
@@ -107,13 +107,6 @@ def fetch_limits(settings: CrawlSettings) -> FetchLimits:
         delay=settings.delay,
         allow_private_addresses=settings.allow_private_addresses,
     )
-
-
-def _discover_job(
-    body: bytes, url: str, encoding: str | None, bots: tuple[str, ...]
-) -> PageDiscovery:
-    """Top-level (picklable) wrapper so page parsing runs in a worker process."""
-    return discover(body, url, encoding=encoding, bot_names=bots)
 
 
 def _counters(progress: RunProgress) -> RunCounters:
@@ -230,7 +223,7 @@ async def _crawl(
             async def parse_page(
                 body: bytes, url: str, encoding: str | None, bots: tuple[str, ...]
             ) -> PageDiscovery:
-                return await pool.call(_discover_job, body, url, encoding, bots)
+                return await pool.call(discover_job, body, url, encoding, bots)
 
             async def extract(body: bytes) -> ImageFacts:
                 return await pool.call(extract_image, body, extract_limits)

@@ -14,7 +14,7 @@ with timers wrapped around the stage functions, without changing any file of the
   ========== ==========================================================================
   stage      functions timed
   ========== ==========================================================================
-  parse      ``auditor.audit._discover_job`` (HTML parsing and discovery, per page)
+  parse      ``discover_job`` as ``auditor.audit`` calls it (HTML parsing and discovery)
   hash       ``identity_facts`` (sha256 of the bytes) and the ``phash`` extractor
   decode     ``prepare`` (header, limits, the one reduced decode)
   metadata   the ``basic``, ``exif``, ``xmp`` and ``c2pa`` extractors
@@ -114,7 +114,7 @@ def instrument(timers: StageTimers) -> None:
     _lookup(audit, POOL_FACTORY)
     setattr(audit, POOL_FACTORY, InlinePool)
     patch = functools.partial(_patch, timers)
-    patch(audit, "_discover_job", "parse")
+    patch(audit, "discover_job", "parse")
     patch(extract, "identity_facts", "hash")
     patch(extract, "prepare", "decode")
     kinds = {"phash": "hash", "faces": "faces"}

@@ -11,6 +11,7 @@ One module per group of commands; every command is registered below, explicitly,
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 from auditor.cli.app import app, err, optout_app, policies_app
@@ -59,8 +60,23 @@ def main() -> None:
     Typer handles usage errors itself (exit 2, with the usage line); every deliberate error of
     the core arrives here as an :class:`AuditorError` and leaves as one line per problem.
     """
+    _declare_main_module()
     try:
         app(prog_name="auditor")
     except AuditorError as exc:
         _print_error(exc)
         sys.exit(exc.exit_code)
+
+
+def _declare_main_module() -> None:
+    """Name the console script as the module it stands for, ``auditor.__main__``.
+
+    Worker processes started by ``multiprocessing`` (forkserver, spawn) import the parent's
+    main script again before running their job, unless it is a package's ``__main__`` module.
+    For the console script that import is the whole CLI: about a second of CPU for every worker
+    the crawl starts (measured; workers are replaced every 2,000 jobs). ``python -m auditor``
+    runs the same entry point with this name already set, and its workers skip the import.
+    """
+    script = sys.modules.get("__main__")
+    if script is not None and getattr(script, "__spec__", None) is None:
+        script.__spec__ = importlib.util.find_spec("auditor.__main__")

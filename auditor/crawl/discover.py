@@ -88,6 +88,13 @@ _ENCODING_NAME = re.compile(r"[A-Za-z0-9._:\-]{1,40}")
 _PICTURE_SEARCH = 64
 
 
+def discover_job(
+    body: bytes, url: str, encoding: str | None, bot_names: tuple[str, ...]
+) -> PageDiscovery:
+    """:func:`discover` with positional arguments, for a worker process to run by reference."""
+    return discover(body, url, encoding=encoding, bot_names=bot_names)
+
+
 def discover(
     html: bytes | str,
     url: str,

@@ -15,10 +15,14 @@ crawling process and removes the pickling and piping of the bodies.
 
 Each worker runs its own event loop (many exchanges in flight) and one extraction thread
 (decoding releases the GIL, so the network keeps moving; extraction is serial, so memory is one
-decode at a time). A job goes to the worker with the fewest jobs in flight. A worker is replaced
-after :data:`JOBS_PER_WORKER` jobs (a decoder's heap fragments, so a long-lived process would
-grow with the crawl); one that dies takes only its jobs in flight with it: each of those images
-is reported with the error ``worker_lost``, and a new worker takes its place.
+decode at a time). Jobs and replies travel over a socket pair as length-prefixed pickles, read
+and written by the event loops themselves: helper threads that block in ``send``/``recv`` were
+measured to cost the crawling process 1.4 ms per job waiting for the GIL after each system call,
+and a thread per direction doubled the crawl's wall time. A job goes to the worker with the
+fewest jobs in flight. A worker is replaced after :data:`JOBS_PER_WORKER` jobs (a decoder's heap
+fragments, so a long-lived process would grow with the crawl); one that dies takes only its jobs
+in flight with it: each of those images is reported with the error ``worker_lost``, and a new
+worker takes its place.
 
 The pool also runs plain function calls (page parsing) for the crawl, so one set of processes
 serves both phases.
@@ -27,11 +31,13 @@ serves both phases.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import multiprocessing
+import os
+import pickle
 import signal
-import threading
+import socket
+import struct
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -48,17 +54,12 @@ _T = TypeVar("_T")
 #: Jobs a worker process runs before it is replaced (bounds its memory).
 JOBS_PER_WORKER = 2000
 
-#: Modules the fork server imports once, so that each new worker starts in milliseconds.
-#: ``__main__`` first: a child of the fork server otherwise imports the main script again (for
-#: the ``auditor`` command, the whole CLI: about 2 s of CPU per worker, and workers are replaced
-#: every :data:`JOBS_PER_WORKER` jobs); multiprocessing skips that when the server already has
-#: it. ``scipy.fftpack`` is what ``imagehash.phash`` imports on its first call.
-PRELOAD = (
-    "__main__", "auditor.crawl.imagepool", "auditor.crawl.discover", "auditor.extract",
-    "scipy.fftpack",
-)  # fmt: skip
+#: Modules the fork server imports once, so that each new worker starts in milliseconds
+#: (``scipy.fftpack`` is what ``imagehash.phash`` imports on its first call).
+PRELOAD = ("auditor.crawl.imagepool", "auditor.crawl.discover", "auditor.extract", "scipy.fftpack")
 
 _HOP, _CALL = "hop", "call"
+_LENGTH = struct.Struct("!Q")
 
 
 class WorkerLostError(AuditorError):
@@ -74,51 +75,67 @@ class WorkerSetup:
     extract: ExtractLimits
 
 
+# --- framing: both ends are event loops on a socket pair ------------------------------------
+
+
+def _frame(message: object) -> bytes:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _LENGTH.pack(len(data)) + data
+
+
+async def _receive(reader: asyncio.StreamReader) -> Any:
+    """Return the next message, or ``None`` once the other end has closed."""
+    try:
+        (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
+        return pickle.loads(await reader.readexactly(length))  # noqa: S301 - our own processes
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+
+
+async def _streams(conn: Connection) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Asyncio streams over the socket behind a ``multiprocessing`` duplex pipe end."""
+    sock = socket.socket(fileno=os.dup(conn.fileno()))
+    conn.close()
+    return await asyncio.open_connection(sock=sock)
+
+
 # --- the worker process ---------------------------------------------------------------------
 
 
 def _worker_main(conn: Connection, setup: WorkerSetup) -> None:
     """Entry point of a worker process: serve jobs from ``conn`` until told to stop."""
     # The crawling process owns interruption: on Ctrl-C it stops handing out jobs and closes
-    # the pipes, which ends the workers; they must not die mid-reply on their own.
+    # the sockets, which ends the workers; they must not die mid-reply on their own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    asyncio.run(_Worker(conn, setup).serve())
+    asyncio.run(_Worker(setup).serve(conn))
 
 
 class _Worker:
-    def __init__(self, conn: Connection, setup: WorkerSetup) -> None:
-        self._conn = conn
+    def __init__(self, setup: WorkerSetup) -> None:
         self._setup = setup
         self._cpu = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
 
-    async def serve(self) -> None:
-        loop = asyncio.get_running_loop()
-        inbox: asyncio.Queue[tuple[int, str, Any] | None] = asyncio.Queue()
-
-        def receive() -> None:  # blocking reads on their own thread keep the loop free
-            while True:
-                try:
-                    message = self._conn.recv()
-                except (EOFError, OSError):
-                    message = None
-                loop.call_soon_threadsafe(inbox.put_nowait, message)
-                if message is None:
-                    return
-
-        threading.Thread(target=receive, name="jobs", daemon=True).start()
+    async def serve(self, conn: Connection) -> None:
+        reader, writer = await _streams(conn)
         exchanger = Exchanger(user_agent=self._setup.user_agent, limits=self._setup.limits)
         running: set[asyncio.Task[None]] = set()
         try:
-            while (job := await inbox.get()) is not None:
-                task = asyncio.create_task(self._run(*job, exchanger))
+            while (job := await _receive(reader)) is not None:
+                job_id, kind, payload = job
+                task = asyncio.create_task(self._run(job_id, kind, payload, exchanger, writer))
                 running.add(task)
                 task.add_done_callback(running.discard)
             await asyncio.gather(*running)
+            await writer.drain()
         finally:
+            writer.close()
             await exchanger.aclose()
             self._cpu.shutdown()
 
-    async def _run(self, job_id: int, kind: str, payload: Any, exchanger: Exchanger) -> None:
+    async def _run(
+        self, job_id: int, kind: str, payload: Any, exchanger: Exchanger,
+        writer: asyncio.StreamWriter,
+    ) -> None:  # fmt: skip
         try:
             if kind == _HOP:
                 value: object = await self._hop(payload, exchanger)
@@ -129,9 +146,10 @@ class _Worker:
         except Exception as exc:  # noqa: BLE001 - handed back to the caller, like a pool would
             reply = (job_id, False, exc)
         try:
-            self._conn.send(reply)
-        except (TypeError, AttributeError, ValueError) as exc:  # an unpicklable exception
-            self._conn.send((job_id, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+            frame = _frame(reply)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:  # unpicklable error
+            frame = _frame((job_id, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+        writer.write(frame)
 
     async def _hop(self, hop: Hop, exchanger: Exchanger) -> tuple[FetchResult, float]:
         result, spent = await exchanger.send(hop)
@@ -152,7 +170,7 @@ class _Worker:
 @dataclass(eq=False)
 class _Handle:
     process: BaseProcess
-    conn: Connection
+    writer: asyncio.StreamWriter
     pending: dict[int, asyncio.Future[Any]] = field(default_factory=dict)
     jobs: int = 0
     retiring: bool = False
@@ -170,12 +188,13 @@ class ImagePool:
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(list(PRELOAD))
         self._workers: list[_Handle] = []
+        self._listeners: set[asyncio.Task[None]] = set()
         self._ids = itertools.count()
         self._closing = False
 
     async def __aenter__(self) -> ImagePool:
         for _ in range(self._size):
-            self._start()
+            await self._start()
         return self
 
     async def __aexit__(self, exc_type: object, *rest: object) -> None:
@@ -183,10 +202,11 @@ class ImagePool:
         workers = list(self._workers)
         for worker in workers:
             worker.retiring = True
-            _send_quietly(worker.conn, None)
+            worker.writer.write(_frame(None))
         if exc_type is not None:  # interrupted: nothing in flight is wanted any more
             for worker in workers:
                 worker.process.terminate()
+        await asyncio.gather(*self._listeners, return_exceptions=True)
         await asyncio.to_thread(_join_all, [worker.process for worker in workers])
 
     async def send(self, hop: Hop) -> tuple[FetchResult, float]:
@@ -210,69 +230,57 @@ class ImagePool:
         return value
 
     async def _submit(self, kind: str, payload: object) -> Any:
-        worker = min(
-            (worker for worker in self._workers if not worker.retiring),
-            key=lambda worker: len(worker.pending),
-        )
+        live = [worker for worker in self._workers if not worker.retiring]
+        worker = min(live, key=lambda worker: len(worker.pending)) if live else None
+        if worker is None or worker.writer.is_closing():  # died since its last reply
+            if worker is not None:
+                await self._retire(worker)
+            else:
+                await self._start()
+            return await self._submit(kind, payload)
         job_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         worker.pending[job_id] = future
-        if not _send_quietly(worker.conn, (job_id, kind, payload)):  # it died since its last reply
-            worker.pending.pop(job_id, None)
-            self._retire(worker)  # its listener removes it; a fresh worker takes the job
-            return await self._submit(kind, payload)
+        worker.writer.write(_frame((job_id, kind, payload)))
         worker.jobs += 1
         if worker.jobs >= self._jobs_per_worker:
-            self._retire(worker)
+            await self._retire(worker)
         return await future
 
-    def _start(self) -> None:
+    async def _start(self) -> None:
         ours, theirs = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_worker_main, args=(theirs, self._setup), name="auditor-worker", daemon=True
         )
         process.start()
         theirs.close()
-        worker = _Handle(process, ours)
+        reader, writer = await _streams(ours)
+        worker = _Handle(process, writer)
         self._workers.append(worker)
-        threading.Thread(
-            target=self._listen,
-            args=(worker, asyncio.get_running_loop()),
-            name="worker-replies",
-            daemon=True,
-        ).start()
+        listener = asyncio.create_task(self._listen(worker, reader))
+        self._listeners.add(listener)
+        listener.add_done_callback(self._listeners.discard)
 
-    def _retire(self, worker: _Handle) -> None:
+    async def _retire(self, worker: _Handle) -> None:
         """Let ``worker`` finish its jobs in flight and exit; a fresh one takes new jobs."""
         worker.retiring = True
-        _send_quietly(worker.conn, None)
-        self._start()
+        if not worker.writer.is_closing():
+            worker.writer.write(_frame(None))
+        await self._start()
 
-    def _listen(self, worker: _Handle, loop: asyncio.AbstractEventLoop) -> None:
-        """Deliver ``worker``'s replies to the event loop (runs on its own thread)."""
-        with contextlib.suppress(RuntimeError):  # the loop closed first: nobody is waiting
-            while True:
-                try:
-                    message = worker.conn.recv()
-                except (EOFError, OSError):
-                    break
-                loop.call_soon_threadsafe(self._deliver, worker, message)
-            worker.process.join()
-            worker.conn.close()
-            loop.call_soon_threadsafe(self._gone, worker)
-
-    @staticmethod
-    def _deliver(worker: _Handle, message: tuple[int, bool, Any]) -> None:
-        job_id, ok, value = message
-        future = worker.pending.pop(job_id, None)
-        if future is None or future.done():
-            return
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
-
-    def _gone(self, worker: _Handle) -> None:
+    async def _listen(self, worker: _Handle, reader: asyncio.StreamReader) -> None:
+        """Deliver ``worker``'s replies until it exits, then account for what it had."""
+        while (message := await _receive(reader)) is not None:
+            job_id, ok, value = message
+            future = worker.pending.pop(job_id, None)
+            if future is None or future.done():
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        worker.writer.close()
+        await asyncio.to_thread(worker.process.join)
         self._workers.remove(worker)
         if worker.pending:
             error = WorkerLostError(self._lost_detail(worker))
@@ -281,22 +289,13 @@ class ImagePool:
                     future.set_exception(error)
             worker.pending.clear()
         if not worker.retiring and not self._closing:
-            self._start()
+            await self._start()
 
     @staticmethod
     def _lost_detail(worker: _Handle) -> str:
         code = worker.process.exitcode
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         return f"the worker process examining it stopped ({how}) with its jobs in flight"
-
-
-def _send_quietly(conn: Connection, message: object) -> bool:
-    """Send ``message``; False when the worker's end is already gone."""
-    try:
-        conn.send(message)
-    except (BrokenPipeError, ConnectionResetError, OSError):
-        return False
-    return True
 
 
 def _join_all(processes: list[BaseProcess], timeout: float = 10.0) -> None:
