@@ -25,11 +25,11 @@ from auditor.crawl.crawler import Crawler, CrawlStats
 from auditor.crawl.discover import PageDiscovery, discover_job
 from auditor.crawl.fetcher import Fetcher, FetchLimits
 from auditor.crawl.frontier import Seed
-from auditor.crawl.imagepool import ImagePool, WorkerSetup
+from auditor.crawl.imagepool import JOBS_PER_WORKER, ImagePool, WorkerSetup
 from auditor.crawl.origins import DocumentCache, OwnRobotsGate, RobotsCache
 from auditor.errors import AuditIncompleteError
 from auditor.evaluator import RuleEvaluator
-from auditor.extract import ExtractLimits, ImageFacts, extract_image
+from auditor.extract import ExtractLimits
 from auditor.model import RunCounters, Subject
 from auditor.policy import PolicySet
 from auditor.recorder import AuditObserver, AuditSink, ImageCounts, OriginFiles, Prefetcher
@@ -135,16 +135,12 @@ async def in_pool(pool: Executor, function: Callable[..., _T], *args: object) ->
     return await asyncio.wrap_future(future)
 
 
-#: Jobs a worker process runs before it is replaced (bounds its memory; see process_pool).
-TASKS_PER_WORKER = 2000
-
-
 def process_pool(workers: int | None, preload: tuple[str, ...] = ()) -> Executor:
     """Return the pool CPU-bound work runs in: one process per core unless ``workers`` says.
 
     forkserver, not fork: forking a process that runs an event loop and resolver threads can
     deadlock the child; preloading the modules the jobs live in keeps worker start-up cheap.
-    Each worker is replaced after :data:`TASKS_PER_WORKER` jobs: decoding images of every size
+    Each worker is replaced after :data:`JOBS_PER_WORKER` jobs: decoding images of every size
     (and face detection) fragments a long-lived worker's heap, so its memory would grow with the
     crawl; a fresh fork of the preloaded server costs milliseconds.
     """
@@ -152,7 +148,7 @@ def process_pool(workers: int | None, preload: tuple[str, ...] = ()) -> Executor
     context.set_forkserver_preload(["auditor.crawl.discover", "auditor.extract", *preload])
     return ProcessPoolExecutor(
         max_workers=workers or os.cpu_count() or 1, mp_context=context,
-        max_tasks_per_child=TASKS_PER_WORKER,
+        max_tasks_per_child=JOBS_PER_WORKER,
     )  # fmt: skip
 
 
@@ -225,9 +221,6 @@ async def _crawl(
             ) -> PageDiscovery:
                 return await pool.call(discover_job, body, url, encoding, bots)
 
-            async def extract(body: bytes) -> ImageFacts:
-                return await pool.call(extract_image, body, extract_limits)
-
             fetcher = await network.enter_async_context(
                 Fetcher(user_agent=USER_AGENT, limits=limits)
             )
@@ -250,8 +243,8 @@ async def _crawl(
             )  # fmt: skip
             crawler = Crawler(
                 seeds=seeds, settings=settings, fetcher=fetcher, gate=gate,
-                parse_page=parse_page, extract=extract, sink=sink,
-                bot_names=config.crawler.robots_tokens, done_images=done, image_hops=pool.send,
+                parse_page=parse_page, image_hops=pool.send, sink=sink,
+                bot_names=config.crawler.robots_tokens, done_images=done,
             )  # fmt: skip
             state.counts["pages"] = await crawler.run()
             writer.flush()  # the site rules count every stored image, resumed ones included

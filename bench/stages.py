@@ -50,7 +50,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -167,12 +166,12 @@ class InlinePool:
 
     async def send(self, hop: Any) -> tuple[Any, float]:
         from auditor import extract  # noqa: PLC0415
+        from auditor.crawl.imagepool import send_and_examine  # noqa: PLC0415
 
-        result, spent = await self._exchanger.send(hop)
-        if result.ok and result.body is not None:
-            facts = await self.call(extract.extract_image, result.body, self._setup.extract)
-            result = replace(result, body=None, facts=facts)
-        return result, spent
+        async def examine(body: bytes) -> Any:
+            return await self.call(extract.extract_image, body, self._setup.extract)
+
+        return await send_and_examine(hop, self._exchanger, examine)
 
     async def call(self, function: Callable[..., R], *args: object) -> R:
         return await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)

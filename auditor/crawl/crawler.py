@@ -11,10 +11,10 @@ and each redirect hop), and records every URL it will not or cannot fetch as a s
 reason; an image it may not fetch is still reported, with ``fetched=False``. Scope limits which
 pages are visited; images embedded in in-scope pages are examined wherever they are hosted.
 
-CPU-heavy work (HTML parsing, image decoding) runs elsewhere through the injected
-``parse_page`` and ``extract`` callables, so the event loop only moves bytes; with
-``image_hops`` (:class:`~auditor.crawl.imagepool.ImagePool`), image requests are sent from
-worker processes that examine the bytes where they arrive, and the loop moves only decisions.
+CPU-heavy work runs elsewhere: pages are parsed through the injected ``parse_page``, and image
+requests, once cleared, are sent through the injected ``image_hops``
+(:class:`~auditor.crawl.imagepool.ImagePool`), which examines each image where its bytes
+arrive and returns its facts; the event loop moves only decisions.
 Results leave the crawler as frozen records through an async :class:`CrawlSink`.
 """
 
@@ -31,7 +31,6 @@ from auditor.crawl.fetcher import Fetcher, FetchResult, HopSender, utc_now_iso
 from auditor.crawl.frontier import Frontier, PageTask, Seed
 from auditor.crawl.origins import REFUSALS, OwnRobotsGate
 from auditor.crawl.urls import InvalidURLError, normalise_url, origin_of
-from auditor.extract import ImageFacts
 from auditor.model import ImageContext, ImageRecord, PageRecord, SkipRecord
 
 #: Response headers kept as evidence. Everything else (cookies above all) is dropped: the
@@ -50,7 +49,6 @@ IMAGE_WORKERS = 32
 #: The target of the first page that referenced an image, and every referencing page.
 _ImageRefs = tuple[int, list[ImageContext]]
 ParsePage = Callable[[bytes, str, str | None, tuple[str, ...]], Awaitable[PageDiscovery]]
-Extract = Callable[[bytes], Awaitable[ImageFacts]]
 
 
 class CrawlSink(Protocol):
@@ -117,17 +115,15 @@ class Crawler:
         fetcher: Fetcher,
         gate: OwnRobotsGate,
         parse_page: ParsePage,
-        extract: Extract,
+        image_hops: HopSender,
         sink: CrawlSink,
         bot_names: tuple[str, ...] = (),
         done_images: frozenset[str] = frozenset(),
-        image_hops: HopSender | None = None,
     ) -> None:
         self._settings = settings
         self._fetcher = fetcher
         self._gate = gate
         self._parse_page = parse_page
-        self._extract = extract
         self._image_hops = image_hops
         self._sink = sink
         self._bot_names = tuple(dict.fromkeys((settings.token, *bot_names)))
@@ -301,9 +297,6 @@ class Crawler:
         )
         if result.error is not None:
             return record, result.error_detail
-        facts = result.facts  # examined where it arrived, when image_hops sent it
-        if facts is None and result.ok and result.body is not None:
-            facts = await self._extract(result.body)
-        if not result.ok or facts is None:
+        if not result.ok or result.facts is None:  # image_hops examines every complete 2xx body
             return replace(record, skip_reason="http_error"), f"HTTP {result.status}"
-        return replace(record, fetched=True, facts=facts), None
+        return replace(record, fetched=True, facts=result.facts), None

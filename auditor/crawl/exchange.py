@@ -3,7 +3,7 @@
 :class:`~auditor.crawl.fetcher.Fetcher` decides *whether* and *when* a request is sent (address
 checks, the robots gate, politeness, redirects); an :class:`Exchanger` sends one :class:`Hop`
 and reads its capped body. The split lets the image phase run the exchange in a worker process
-(:mod:`auditor.crawl.workers`), next to the decoder, so image bytes never cross a process
+(:mod:`auditor.crawl.imagepool`), next to the decoder, so image bytes never cross a process
 boundary, while every decision stays in the crawling process.
 
 - **Small clients per host.** httpx slows down as one client's concurrency grows (about 1,400
@@ -58,6 +58,11 @@ class FetchLimits:
     delay: float = 0.0
     allow_private_addresses: bool = False
     """Allow every host on private and other special-use addresses, not only explicit targets'."""
+
+
+def timeout_detail(limits: FetchLimits) -> str:
+    """Return the detail of a ``timeout`` error: the fetch's whole wire-time budget ran out."""
+    return f"no complete response within {limits.total_timeout:g} s"
 
 
 @dataclass(frozen=True)
@@ -168,10 +173,9 @@ class Exchanger:
                     if result.error != "connect_error":
                         break
         except TimeoutError:
-            detail = f"no complete response within {self._limits.total_timeout:g} s"
             result = FetchResult(
                 hop.url, hop.url, None, (), None, hop.started, error="timeout",
-                error_detail=detail,
+                error_detail=timeout_detail(self._limits),
             )  # fmt: skip
         return result, time.monotonic() - sent
 

@@ -28,7 +28,14 @@ from urllib.parse import urljoin
 
 import httpx
 
-from auditor.crawl.exchange import Exchanger, FetchLimits, FetchResult, Hop, utc_now_iso
+from auditor.crawl.exchange import (
+    Exchanger,
+    FetchLimits,
+    FetchResult,
+    Hop,
+    timeout_detail,
+    utc_now_iso,
+)
 from auditor.crawl.netsafety import (
     AddressGuard,
     Classifier,
@@ -166,8 +173,7 @@ class Fetcher:
             if len(chain) >= hop_limit:
                 return fail("redirect_limit", f"more than {hop_limit} redirects")
             if budget <= 0:
-                detail = f"no complete response within {self._limits.total_timeout:g} s"
-                return fail("timeout", detail)
+                return fail("timeout", timeout_detail(self._limits))
             chain.append(current)
             try:
                 current = normalise_url(urljoin(current, location))

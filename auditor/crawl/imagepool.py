@@ -38,7 +38,7 @@ import pickle
 import signal
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
@@ -47,7 +47,7 @@ from typing import Any, TypeVar
 
 from auditor.crawl.exchange import Exchanger, FetchLimits, FetchResult, Hop
 from auditor.errors import AuditorError
-from auditor.extract import ExtractLimits, extract_image
+from auditor.extract import ExtractLimits, ImageFacts, extract_image
 
 _T = TypeVar("_T")
 
@@ -73,6 +73,21 @@ class WorkerSetup:
     user_agent: str
     limits: FetchLimits
     extract: ExtractLimits
+
+
+async def send_and_examine(
+    hop: Hop, exchanger: Exchanger, examine: Callable[[bytes], Awaitable[ImageFacts]]
+) -> tuple[FetchResult, float]:
+    """Send ``hop``; return its result with a complete 2xx body replaced by ``examine``'s facts.
+
+    No body travels further: an error page or a redirect's body is not evidence, and an image's
+    bytes are summed up by its facts.
+    """
+    result, spent = await exchanger.send(hop)
+    if result.body is None:
+        return result, spent
+    facts = await examine(result.body) if result.ok else None
+    return replace(result, body=None, facts=facts), spent
 
 
 # --- framing: both ends are event loops on a socket pair ------------------------------------
@@ -138,7 +153,7 @@ class _Worker:
     ) -> None:  # fmt: skip
         try:
             if kind == _HOP:
-                value: object = await self._hop(payload, exchanger)
+                value: object = await send_and_examine(payload, exchanger, self._examine)
             else:
                 function, args = payload
                 value = await asyncio.get_running_loop().run_in_executor(self._cpu, function, *args)
@@ -151,17 +166,9 @@ class _Worker:
             frame = _frame((job_id, False, RuntimeError(f"{type(exc).__name__}: {exc}")))
         writer.write(frame)
 
-    async def _hop(self, hop: Hop, exchanger: Exchanger) -> tuple[FetchResult, float]:
-        result, spent = await exchanger.send(hop)
-        if result.body is None:
-            return result, spent
-        if not result.ok:  # an error page or a redirect: its body is not evidence
-            return replace(result, body=None), spent
+    async def _examine(self, body: bytes) -> ImageFacts:
         loop = asyncio.get_running_loop()
-        facts = await loop.run_in_executor(
-            self._cpu, extract_image, result.body, self._setup.extract
-        )
-        return replace(result, body=None, facts=facts), spent
+        return await loop.run_in_executor(self._cpu, extract_image, body, self._setup.extract)
 
 
 # --- the crawling process's side -------------------------------------------------------------
@@ -206,8 +213,10 @@ class ImagePool:
         if exc_type is not None:  # interrupted: nothing in flight is wanted any more
             for worker in workers:
                 worker.process.terminate()
-        await asyncio.gather(*self._listeners, return_exceptions=True)
+        # Reap first (a worker that does not stop in time is killed), so that every listener
+        # then sees its worker's end of the socket close.
         await asyncio.to_thread(_join_all, [worker.process for worker in workers])
+        await asyncio.gather(*self._listeners, return_exceptions=True)
 
     async def send(self, hop: Hop) -> tuple[FetchResult, float]:
         """Send ``hop`` from a worker (a :data:`~auditor.crawl.fetcher.HopSender`).
