@@ -21,6 +21,7 @@ Results leave the crawler as frozen records through an async :class:`CrawlSink`.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -140,10 +141,10 @@ class Crawler:
         for url, reason in self._frontier.add_seeds():
             await self._skip(url, "target", "invalid_url", reason)
         await self._crawl_pages()
-        todo = [(url, refs) for url, refs in self._images.items() if url not in self._done]
+        todo = deque((url, refs) for url, refs in self._images.items() if url not in self._done)
         self._images.clear()
         await self._sink.on_images_known([url for url, _ in todo])
-        pending = iter(todo)
+        pending = _drain(todo)
         workers = [self._image_worker(pending) for _ in range(IMAGE_WORKERS)]
         await asyncio.gather(*workers)
         return self.stats
@@ -300,3 +301,9 @@ class Crawler:
         if not result.ok or result.facts is None:  # image_hops examines every complete 2xx body
             return replace(record, skip_reason="http_error"), f"HTTP {result.status}"
         return replace(record, fetched=True, facts=result.facts), None
+
+
+def _drain(todo: deque[tuple[str, _ImageRefs]]) -> Iterator[tuple[str, _ImageRefs]]:
+    """Hand out each image once and drop it from ``todo``, so its page contexts can be freed."""
+    while todo:
+        yield todo.popleft()
