@@ -175,8 +175,9 @@ class ImageContext:
     Extractors must not decode, seek or mutate anything here: ``image`` is the opened Pillow
     object for header-level metadata (``info``, ``getexif()``); after the reduced decode its
     pixel size and mode are those of the draft, so use ``width``/``height`` for the real size.
-    ``reduced`` is the single decode (first frame, RGB, longest side <= ``limits.reduce_to``),
-    or ``None`` when decoding was refused or failed (see the facts' ``error``).
+    ``reduced`` is the single decode (first frame, RGB, longest side <= ``limits.reduce_to``;
+    the same object as ``image`` when that needed no conversion or downscaling), or ``None``
+    when decoding was refused or failed (see the facts' ``error``).
     """
 
     data: bytes
@@ -287,8 +288,10 @@ def reduced_decode(image: Image.Image, reduce_to: int) -> Image.Image:
 
     JPEG (and MPO) are decoded in draft mode: libjpeg scales by 1/2, 1/4 or 1/8 inside the DCT,
     so a 4000x3000 photo is never decoded at full size. Other formats have no reduced decode;
-    they are loaded once and downscaled. Either way the result is a new RGB image whose longest
-    side is at most ``reduce_to``; ``image`` keeps its metadata.
+    they are loaded once and downscaled. Either way the result is an RGB image whose longest
+    side is at most ``reduce_to``; ``image`` keeps its metadata. When ``image`` itself already
+    is that (an RGB image within ``reduce_to``, most thumbnails), it is returned as it is:
+    nothing mutates the decode, and a copy cost about 4 % of a worker's CPU on small images.
     """
     width, height = image.size
     scale = min(1.0, reduce_to / max(width, height))
@@ -303,9 +306,7 @@ def reduced_decode(image: Image.Image, reduce_to: int) -> Image.Image:
         source = source.convert("RGBA" if has_alpha else "RGB")
     if source.size != target:
         source = source.resize(target, Image.Resampling.BOX, reducing_gap=2.0)
-    if source.mode != "RGB":
-        return source.convert("RGB")
-    return source.copy() if source is image else source
+    return source if source.mode == "RGB" else source.convert("RGB")
 
 
 def extract_basic(context: ImageContext, facts: ImageFacts) -> ImageFacts:
