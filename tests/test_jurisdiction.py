@@ -15,6 +15,7 @@ import json
 import logging
 import math
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -411,6 +412,14 @@ def test_compact_gazetteer_matches_reverse_geocode(lat: float, lon: float) -> No
     )
 
 
+def test_concurrent_first_lookups_build_the_gazetteer_once() -> None:
+    geo._load_gazetteer.cache_clear()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        loaded = list(pool.map(lambda _: geo._nearest(), range(4)))
+    assert loaded[0] is not None
+    assert all(gazetteer is loaded[0] for gazetteer in loaded)
+
+
 def test_gazetteer_parsing_survives_a_separator_inside_a_name(tmp_path: Path) -> None:
     """A place name holding the text the parser cuts at does not lose or split a place."""
     places = [
@@ -431,9 +440,9 @@ def test_gazetteer_parsing_survives_a_separator_inside_a_name(tmp_path: Path) ->
 @pytest.fixture
 def missing_gazetteer(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(geo, "_DATA_FILE", "no-such-file.gz")
-    geo._nearest.cache_clear()
+    geo._load_gazetteer.cache_clear()
     yield
-    geo._nearest.cache_clear()
+    geo._load_gazetteer.cache_clear()
 
 
 @pytest.mark.usefixtures("missing_gazetteer")
