@@ -48,8 +48,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 #: Matches farther than this from the nearest gazetteer place are no evidence (see above).
 MAX_DISTANCE_KM = 100.0
 #: Mean Earth radius (IUGG), for the haversine distance.
@@ -121,7 +119,10 @@ class _Gazetteer:
 
 def _read_gazetteer(path: Path) -> _Gazetteer:
     """Build the compact gazetteer from the package's gzip-compressed JSON list of places."""
-    from scipy.spatial import cKDTree  # noqa: PLC0415 - SciPy costs ~0.5 s; only when used
+    # Imported here, not at the top: `auditor check --declaration-only` imports this module and
+    # must not load NumPy or SciPy (about 0.5 s); only the first GPS lookup pays for them.
+    import numpy as np  # noqa: PLC0415
+    from scipy.spatial import cKDTree  # noqa: PLC0415
 
     latitudes, longitudes = array("d"), array("d")
     countries: list[str] = []

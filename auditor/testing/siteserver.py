@@ -221,6 +221,9 @@ class _HTTPServer(ThreadingHTTPServer):
     """A threading HTTP server that knows its SiteServer and can drop its open connections."""
 
     daemon_threads = True
+    request_queue_size = 128
+    """Listen backlog. socketserver's default of 5 drops the SYNs of a crawler opening ten
+    connections at once while the accept loop is busy, and the kernel retries them 1 s later."""
 
     def __init__(self, address: tuple[str, int], site: SiteServer) -> None:
         self.site = site
