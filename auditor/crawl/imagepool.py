@@ -208,8 +208,7 @@ class ImagePool:
         self._closing = True
         workers = list(self._workers)
         for worker in workers:
-            worker.retiring = True
-            worker.writer.write(_frame(None))
+            _ask_to_exit(worker)
         if exc_type is not None:  # interrupted: nothing in flight is wanted any more
             for worker in workers:
                 worker.process.terminate()
@@ -272,9 +271,7 @@ class ImagePool:
 
     async def _retire(self, worker: _Handle) -> None:
         """Let ``worker`` finish its jobs in flight and exit; a fresh one takes new jobs."""
-        worker.retiring = True
-        if not worker.writer.is_closing():
-            worker.writer.write(_frame(None))
+        _ask_to_exit(worker)
         await self._start()
 
     async def _listen(self, worker: _Handle, reader: asyncio.StreamReader) -> None:
@@ -305,6 +302,13 @@ class ImagePool:
         code = worker.process.exitcode
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         return f"the worker process examining it stopped ({how}) with its jobs in flight"
+
+
+def _ask_to_exit(worker: _Handle) -> None:
+    """Take no new jobs to ``worker`` and tell it to exit once its jobs in flight are done."""
+    worker.retiring = True
+    if not worker.writer.is_closing():  # a worker that already died has nothing to be told
+        worker.writer.write(_frame(None))
 
 
 def _join_all(processes: list[BaseProcess], timeout: float = 10.0) -> None:
