@@ -216,9 +216,10 @@ class AuditSink:
         ]
         verdicts = combine(signals)
         gps = gps_position(image.facts)
-        located = self._locate(image, target, gps)
-        # The first look-up loads the gazetteer (about 2 s): off the event loop.
+        # The first look-up loads the gazetteer (about 2 s): off the event loop, and before
+        # _locate, whose own look-up of the same position then finds it loaded.
         country = (await asyncio.to_thread(gps_region, *gps))[0] if gps is not None else None
+        located = self._locate(image, target, gps)
         image = replace(
             image,
             signals=tuple(signals),

@@ -10,6 +10,7 @@ import typer
 from auditor.cli.app import DbOption, OptOutNearBandOption, OptOutThresholdOption, err, out
 from auditor.cli.progress import Progress, print_summary
 from auditor.config import AuditConfig, Target, load_config
+from auditor.crawl.forkserver import start_fork_server
 from auditor.errors import UsageError
 from auditor.policy import load_packs
 
@@ -38,6 +39,7 @@ def crawl(
     optout_near_band: OptOutNearBandOption = None,
 ) -> None:
     """Crawl sites, examine every image and store signals and findings."""
+    start_fork_server()  # its import runs on another core while this one sets up the run
     config = load_config(config_file) if config_file else AuditConfig()
     if urls:
         config = config.model_copy(update={"targets": tuple(Target(url=u) for u in urls)})

@@ -46,6 +46,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from auditor.crawl.exchange import Exchanger, FetchLimits, FetchResult, Hop
+from auditor.crawl.forkserver import PRELOAD
 from auditor.errors import AuditorError
 from auditor.extract import ExtractLimits, ImageFacts, extract_image
 
@@ -53,10 +54,6 @@ _T = TypeVar("_T")
 
 #: Jobs a worker process runs before it is replaced (bounds its memory).
 JOBS_PER_WORKER = 2000
-
-#: Modules the fork server imports once, so that each new worker starts in milliseconds
-#: (``scipy.fftpack`` is what ``imagehash.phash`` imports on its first call).
-PRELOAD = ("auditor.crawl.imagepool", "auditor.crawl.discover", "auditor.extract", "scipy.fftpack")
 
 _HOP, _CALL = "hop", "call"
 _LENGTH = struct.Struct("!Q")

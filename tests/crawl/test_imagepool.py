@@ -18,6 +18,7 @@ import pytest
 
 from auditor.crawl.exchange import Exchanger, FetchLimits, FetchResult, Hop, utc_now_iso
 from auditor.crawl.fetcher import Fetcher
+from auditor.crawl.forkserver import start_fork_server
 from auditor.crawl.imagepool import ImagePool, WorkerLostError, WorkerSetup
 from auditor.extract import ExtractLimits, extract_image
 from auditor.testing import SiteServer
@@ -116,6 +117,33 @@ def test_calls_return_values_and_raise_what_the_function_raised() -> None:
         return await pool.call(os.getpid)
 
     assert with_pool(work) != os.getpid()
+
+
+def _fork_servers() -> set[int]:
+    """Pids of this process's children that run ``multiprocessing``'s fork server."""
+    servers = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rpartition(")")[2].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):  # the process ended meanwhile
+            continue
+        if parent == os.getpid() and b"multiprocessing.forkserver" in command:
+            servers.add(int(stat.parent.name))
+    return servers
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_workers_are_forked_from_the_server_started_ahead() -> None:
+    start_fork_server()
+    start_fork_server()  # already running: nothing more is started
+    (server,) = _fork_servers()
+
+    async def work(pool: ImagePool, _fetcher: Fetcher) -> int:
+        return await pool.call(os.getppid)
+
+    assert with_pool(work) == server
+    assert _fork_servers() == {server}
 
 
 def test_a_worker_is_replaced_after_its_quota_of_jobs_and_nothing_is_lost(
