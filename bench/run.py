@@ -3,7 +3,7 @@
 Run from the repository root (``make bench`` runs this with its defaults)::
 
     .venv/bin/python bench/run.py [--scenarios realistic:1000,realistic:10000,small:1000,1mp:1000]
-                                  [--seed 7] [--skip-img2dataset] [--no-stages]
+                                  [--seed 7] [--repeat N] [--skip-img2dataset] [--no-stages]
 
 For each scenario (``mix:images``) the harness
 
@@ -18,9 +18,10 @@ For each scenario (``mix:images``) the harness
    settings; optionally again with ``resize_mode=no``, download only);
 5. checks each auditor run against the ground truth through ``auditor export``;
 
-then once, on the first scenario, measures CPU milliseconds per image and stage
-(``bench/stages.py``). Results go to ``bench/results/latest.json`` and ``latest.md``, and
-the Markdown is printed.
+(with ``--repeat N``, steps 3 and 4 run N times, interleaved, and each tool's median run is
+reported with the range), then once, on the first scenario, measures CPU milliseconds per
+image and stage (``bench/stages.py``). Results go to ``bench/results/latest.json`` and
+``latest.md``, and the Markdown is printed.
 
 Throughput is *image URLs per second*: every URL of the list handled (fetched and examined, or
 listed with the reason it was not) divided by the wall time of the whole command, start-up and
@@ -38,10 +39,11 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import img2dataset_runner
@@ -75,6 +77,7 @@ _AUDIT_RUNS: Final = (("nofaces", False), ("faces", True))
 _AUDITOR_KEYS: Final = tuple(f"auditor_{key}" for key, _ in _AUDIT_RUNS)
 """The scenario keys of the auditor runs' figures (a run left out has no key)."""
 FULL_AGREEMENT: Final = 100.0
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,20 @@ def run_auditor(
     )
 
 
+def _median_run(runs: list[_R], wall: Callable[[_R], float]) -> _R:
+    """The run with the median wall time (of an even number, the faster of the middle two)."""
+    return sorted(runs, key=wall)[(len(runs) - 1) // 2]
+
+
+def auditor_figures(runs: list[AuditRun], urls: int) -> dict[str, object]:
+    """The median run's figures, every run's throughput, and the worst run's correctness."""
+    figures = _median_run(runs, lambda run: run.measured.wall_s).as_json(urls)
+    figures["urls_per_s_runs"] = [round(urls / run.measured.wall_s, 1) for run in runs]
+    worst = min(runs, key=lambda run: float(str(run.agreement["percent"])))
+    figures["correctness"] = worst.agreement
+    return figures
+
+
 def run_stages(base_url: str, truth: dict[str, Any], work: Path) -> dict[str, object]:
     """Per-stage CPU ms per image (``bench/stages.py``), in its own process."""
     config = work / "audit-stages.yaml"
@@ -220,20 +237,30 @@ def run_scenario(
         urls = sitegen.write_url_lists(site_dir, base)
         print(f"scenario {mix}:{images} served at {base}", file=sys.stderr)
         result["urls"] = len(urls)
-        runs: dict[str, AuditRun] = {}
-        for key, faces in _AUDIT_RUNS:
-            if args.faces in ("both", "on" if faces else "off"):
-                runs[key] = run_auditor(site_dir, truth, base, scratch, faces=faces)
-                result[f"auditor_{key}"] = runs[key].as_json(len(urls))
-        if not args.skip_img2dataset:
-            print("  img2dataset (defaults)", file=sys.stderr)
-            default = img2dataset_runner.run(site_dir / "urls.txt")
-            result["img2dataset"] = default.as_json()
+        selected = [(key, faces) for key, faces in _AUDIT_RUNS
+                    if args.faces in ("both", "on" if faces else "off")]  # fmt: skip
+        runs: dict[str, list[AuditRun]] = {key: [] for key, _ in selected}
+        defaults: list[img2dataset_runner.Img2datasetResult] = []
+        # Rounds interleave the tools, so a slow spell of a shared machine hits both alike.
+        for _ in range(args.repeat):
+            for key, faces in selected:
+                runs[key].append(run_auditor(site_dir, truth, base, scratch, faces=faces))
+            if not args.skip_img2dataset:
+                print("  img2dataset (defaults)", file=sys.stderr)
+                defaults.append(img2dataset_runner.run(site_dir / "urls.txt"))
+        for key, measured in runs.items():
+            result[f"auditor_{key}"] = auditor_figures(measured, len(urls))
+        if defaults:
+            default = _median_run(defaults, lambda run: run.wall_s)
+            result["img2dataset"] = default.as_json() | {
+                "urls_per_s_runs": [round(run.urls_per_s, 1) for run in defaults]
+            }
             if args.img2dataset_download_only:
                 print("  img2dataset (resize_mode=no)", file=sys.stderr)
                 plain = img2dataset_runner.run(site_dir / "urls.txt", resize_mode="no")
                 result["img2dataset_no_resize"] = plain.as_json()
-            for key, run in runs.items():
+            for key, measured in runs.items():
+                run = _median_run(measured, lambda run: run.measured.wall_s)
                 result[f"ratio_{key}"] = round(
                     (len(urls) / run.measured.wall_s) / default.urls_per_s, 3
                 )
@@ -253,13 +280,25 @@ def _fmt(value: object, digits: int = 0) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _throughput(run: dict[str, Any]) -> str:
+    """URLs/s of the median run, with the range over the rounds when there were several."""
+    rounds = run.get("urls_per_s_runs", [])
+    spread = f" ({min(rounds):,.0f}-{max(rounds):,.0f})" if len(rounds) > 1 else ""
+    return _fmt(run["urls_per_s"]) + spread
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The Markdown tables of ``latest.md`` (also printed)."""
     env = results["environment"]
     lines = [
         f"Benchmark of {results['started_at']} on {env['cpus']} CPUs ({env['machine']}, "
         f"Python {env['python']}, nginx {env['nginx']}, img2dataset {env['img2dataset']}); "
-        f"seed {results['seed']}.",
+        f"seed {results['seed']}"
+        + (
+            f"; median of {results['repeat']} interleaved rounds per tool, range in brackets."
+            if results.get("repeat", 1) > 1
+            else "."
+        ),
         "",
         "| scenario | tool | URLs/s | vs img2dataset | fetched | CPU ms/URL | peak RSS/process "
         "MB | peak tree RSS MB | DB rows/s | correct |",
@@ -275,7 +314,7 @@ def markdown(results: dict[str, Any]) -> str:
                 continue
             run = scenario[key]
             lines.append(
-                f"| {name} | {label} | {_fmt(run['urls_per_s'])} | "
+                f"| {name} | {label} | {_throughput(run)} | "
                 f"{_fmt(ratio, 2) + 'x' if ratio else '-'} | {_fmt(run['images_fetched'])} | "
                 f"{_fmt(run['cpu_ms_per_image'], 1)} | {_fmt(run['peak_rss_mb'])} | "
                 f"{_fmt(run['peak_tree_rss_mb'])} | {_fmt(run['db_rows_per_s'])} | "
@@ -286,7 +325,7 @@ def markdown(results: dict[str, Any]) -> str:
             if key in scenario:
                 run = scenario[key]
                 lines.append(
-                    f"| {name} | {label} | {_fmt(run['urls_per_s'])} | 1.00x | "
+                    f"| {name} | {label} | {_throughput(run)} | 1.00x | "
                     f"{_fmt(run['successes'])} | "
                     f"{_fmt(1000 * run['cpu_s'] / max(run['urls'], 1), 1)} | "
                     f"{_fmt(run['peak_rss_mb'])} | {_fmt(run['peak_tree_rss_mb'])} | - | - |"
@@ -389,12 +428,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-stages", action="store_true", help="skip the per-stage run")
     parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds per scenario, each running every tool once; the median run is reported",
+    )
+    parser.add_argument(
         "--faces",
         choices=("both", "off", "on"),
         default="both",
         help="which auditor runs per scenario: face detection off, on, or both (default)",
     )
     args = parser.parse_args(argv)  # fmt: skip
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     scenarios = []
     for item in args.scenarios.split(","):
         mix, _, count = item.strip().partition(":")
@@ -419,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "started_at": started,
         "seed": args.seed,
+        "repeat": args.repeat,
         "environment": {
             "cpus": os.cpu_count(), "machine": platform.machine(),
             "python": platform.python_version(), "nginx": nginx_version(),
