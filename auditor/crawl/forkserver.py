@@ -20,10 +20,13 @@ PRELOAD: Final = (
     "auditor.crawl.imagepool",
     "auditor.crawl.discover",
     "auditor.extract",
+    "imagehash",
+    "numpy",
     "scipy.fftpack",
 )
-"""Modules the fork server imports (``scipy.fftpack`` is what ``imagehash.phash`` imports on its
-first call)."""
+"""Modules the fork server imports: the pool's, and those the extractors import on first use
+(``imagehash`` and ``numpy``, which the crawling process does without, and ``scipy.fftpack``,
+which ``imagehash.phash`` imports on its first call)."""
 
 
 def start_fork_server() -> None:

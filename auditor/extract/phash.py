@@ -6,13 +6,16 @@ practically independent of the decode scale: for ``fixtures/images/photo.jpg`` t
 reduced decode equals the hash of a full decode (tests pin this). The hash is stored as the hex
 string ``str(ImageHash)`` (16 hex digits for the default ``hash_size`` of 8), the form opt-out
 lists and near-duplicate checks compare with Hamming distance.
+
+``imagehash`` (and with it NumPy, about 0.16 s) is imported by the functions, not by the module:
+the crawling process imports every extractor but hashes nothing unless an opt-out list needs a
+distance, and the worker processes get it from the fork server's preload
+(:data:`auditor.crawl.forkserver.PRELOAD`).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-
-import imagehash
 
 from auditor.extract.imagefacts import ImageContext, ImageFacts
 
@@ -21,10 +24,14 @@ def extract_phash(context: ImageContext, facts: ImageFacts) -> ImageFacts:
     """Record the perceptual hash, or leave it ``None`` when the image was not decoded."""
     if context.reduced is None:
         return facts
+    import imagehash  # noqa: PLC0415 - see the module docstring
+
     value = imagehash.phash(context.reduced, hash_size=context.limits.hash_size)
     return replace(facts, phash=str(value))
 
 
 def phash_distance(first: str, second: str) -> int:
     """Hamming distance between two hex phash strings of the same hash size."""
+    import imagehash  # noqa: PLC0415 - see the module docstring
+
     return int(imagehash.hex_to_hash(first) - imagehash.hex_to_hash(second))
