@@ -1,0 +1,46 @@
+"""The benchmark's repeated rounds: which run is reported, and what the table shows."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+
+import run  # noqa: E402 - bench/ is not a package
+from measure import Measured  # noqa: E402
+
+URLS = 1000
+
+
+def audit_run(wall_s: float, percent: float = 100.0) -> run.AuditRun:
+    measured = Measured(0, wall_s, wall_s * 1.8, 150.0, 400.0, 4, "", "")
+    return run.AuditRun(False, measured, URLS, 946, 9000, {"percent": percent, "mismatches": []})
+
+
+def test_the_median_run_is_reported_with_every_rounds_throughput() -> None:
+    figures = run.auditor_figures([audit_run(12.5), audit_run(10.0), audit_run(20.0)], URLS)
+    assert figures["wall_s"] == 12.5
+    assert figures["urls_per_s"] == 80.0
+    assert figures["urls_per_s_runs"] == [80.0, 100.0, 50.0]
+
+
+def test_of_an_even_number_of_rounds_the_faster_middle_run_is_reported() -> None:
+    assert run.auditor_figures([audit_run(20.0), audit_run(10.0)], URLS)["wall_s"] == 10.0
+
+
+def test_the_worst_rounds_correctness_is_reported() -> None:
+    figures = run.auditor_figures([audit_run(10.0), audit_run(11.0, 99.5), audit_run(12.0)], URLS)
+    assert figures["wall_s"] == 11.0
+    assert figures["correctness"] == {"percent": 99.5, "mismatches": []}
+    figures = run.auditor_figures([audit_run(10.0, 98.0), audit_run(11.0), audit_run(12.0)], URLS)
+    assert figures["correctness"] == {"percent": 98.0, "mismatches": []}
+
+
+def test_the_table_shows_the_range_of_several_rounds_only() -> None:
+    assert run._throughput({"urls_per_s": 80.0, "urls_per_s_runs": [80.0, 100.0, 50.0]}) == (
+        "80 (50-100)"
+    )
+    assert run._throughput({"urls_per_s": 80.0, "urls_per_s_runs": [80.0]}) == "80"
+    assert run._throughput({"urls_per_s": 80.0}) == "80"
