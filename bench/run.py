@@ -364,11 +364,11 @@ def target_checks(scenarios: list[dict[str, Any]]) -> list[dict[str, object]]:
         if ratio is not None and scenario["mix"] in TARGETS:
             wanted = TARGETS[scenario["mix"]]
             target = f"{name}: faces off >= {wanted}x img2dataset"
-            checks.append(_check(target, f"{ratio:.2f}x", ratio >= wanted))
+            checks.append(_check(target, f"{ratio:.3f}x", ratio >= wanted))
         ratio = scenario.get("ratio_faces")
         if ratio is not None and scenario["mix"] == "realistic":
             target = f"{name}: faces on >= {FACES_ON_TARGET}x img2dataset"
-            checks.append(_check(target, f"{ratio:.2f}x", ratio >= FACES_ON_TARGET))
+            checks.append(_check(target, f"{ratio:.3f}x", ratio >= FACES_ON_TARGET))
         limit = RSS_LIMIT_12MP_MB if scenario["mix"] == "realistic" else RSS_LIMIT_MB
         for key in _AUDITOR_KEYS:
             if key not in scenario:
