@@ -62,6 +62,10 @@ class StoreError(AuditorError):
     """The database cannot be opened, migrated or written."""
 
 
+class ScratchError(AuditorError):
+    """The crawl's scratch space in the temporary directory cannot be written."""
+
+
 class AuditIncompleteError(AuditorError):
     """The audit could not complete, for example because every target was unreachable."""
 

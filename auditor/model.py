@@ -159,8 +159,8 @@ class PageRecord:
 class ImageContext:
     """How one page referenced an image: the evidence that ties an image to a page.
 
-    Slotted: a crawl holds one per reference from the end of the page crawl until the image
-    is examined (100,000 images, 100,000s of these).
+    Slotted: the crawl makes one per reference, and the manifest audit holds those of the
+    rows in flight.
     """
 
     page_url: str

@@ -4,7 +4,8 @@ The crawl runs in two phases. Pages come first (breadth-first, within each targe
 limits), so that when an image is examined every page that embeds it is known: a page-level
 ``noai`` on the third page that shows an image must still reach that image, and an image's
 evidence must not depend on which page a worker happened to fetch first. The crawler keeps only
-image URLs with their page contexts between the phases, never image bytes.
+image URLs with their page contexts between the phases, never image bytes, and keeps them on
+disk (:class:`~auditor.crawl.imagerefs.ImageRefs`), so its memory does not grow with the crawl.
 
 The crawler obeys robots.txt for the auditor's own token before every request (pages, images
 and each redirect hop), and records every URL it will not or cannot fetch as a skip with a
@@ -21,7 +22,6 @@ Results leave the crawler as frozen records through an async :class:`CrawlSink`.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -30,6 +30,7 @@ from auditor.config import CrawlSettings
 from auditor.crawl.discover import ImageRef, PageDiscovery
 from auditor.crawl.fetcher import Fetcher, FetchResult, HopSender, utc_now_iso
 from auditor.crawl.frontier import Frontier, PageTask, Seed
+from auditor.crawl.imagerefs import ImageRefs
 from auditor.crawl.origins import REFUSALS, OwnRobotsGate
 from auditor.crawl.urls import InvalidURLError, normalise_url, origin_of
 from auditor.model import ImageContext, ImageRecord, PageRecord, SkipRecord
@@ -47,8 +48,6 @@ _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 PAGE_WORKERS = 8
 IMAGE_WORKERS = 32
 
-#: The target of the first page that referenced an image, and every referencing page.
-_ImageRefs = tuple[int, list[ImageContext]]
 ParsePage = Callable[[bytes, str, str | None, tuple[str, ...]], Awaitable[PageDiscovery]]
 
 
@@ -131,22 +130,24 @@ class Crawler:
         self._frontier = Frontier(seeds)
         # A team audits its own staging sites: the hosts it names may be private, others not.
         fetcher.trust_targets(seed.url for seed in seeds)
-        # image URL -> (target of the first page that referenced it, every referencing page)
-        self._images: dict[str, _ImageRefs] = {}
+        # image URL -> (target of the first page that referenced it, every referencing page),
+        # on disk between the phases; closed (deleted) when run() ends
+        self._images = ImageRefs()
         self._done = done_images  # images a resumed run already recorded: not examined again
         self.stats = CrawlStats()
 
     async def run(self) -> CrawlStats:
         """Crawl every page in scope, then examine every image those pages reference."""
-        for url, reason in self._frontier.add_seeds():
-            await self._skip(url, "target", "invalid_url", reason)
-        await self._crawl_pages()
-        todo = deque((url, refs) for url, refs in self._images.items() if url not in self._done)
-        self._images.clear()
-        await self._sink.on_images_known([url for url, _ in todo])
-        pending = _drain(todo)
-        workers = [self._image_worker(pending) for _ in range(IMAGE_WORKERS)]
-        await asyncio.gather(*workers)
+        with self._images:
+            for url, reason in self._frontier.add_seeds():
+                await self._skip(url, "target", "invalid_url", reason)
+            await self._crawl_pages()
+            await self._sink.on_images_known(
+                [url for url in self._images.urls() if url not in self._done]
+            )
+            pending = self._images.drain(self._done)
+            workers = [self._image_worker(pending) for _ in range(IMAGE_WORKERS)]
+            await asyncio.gather(*workers)
         return self.stats
 
     async def _crawl_pages(self) -> None:
@@ -256,12 +257,14 @@ class Crawler:
             copyright_notice=ref.copyright_notice,
             acquire_license_page=ref.acquire_license_page,
         )
-        self._images.setdefault(url, (target, []))[1].append(context)
+        self._images.add(url, target, context)
 
-    async def _image_worker(self, pending: Iterator[tuple[str, _ImageRefs]]) -> None:
-        for url, (target, contexts) in pending:  # shared iterator: each image goes to one worker
+    async def _image_worker(
+        self, pending: Iterator[tuple[str, int, tuple[ImageContext, ...]]]
+    ) -> None:
+        for url, target, contexts in pending:  # shared iterator: each image goes to one worker
             record, detail = await self._fetch_image(url)
-            record = replace(record, contexts=tuple(contexts))
+            record = replace(record, contexts=contexts)
             skip = None
             if record.skip_reason is not None:
                 skip = SkipRecord(url, "image", record.skip_reason, detail, utc_now_iso())
@@ -301,9 +304,3 @@ class Crawler:
         if not result.ok or result.facts is None:  # image_hops examines every complete 2xx body
             return replace(record, skip_reason="http_error"), f"HTTP {result.status}"
         return replace(record, fetched=True, facts=result.facts), None
-
-
-def _drain(todo: deque[tuple[str, _ImageRefs]]) -> Iterator[tuple[str, _ImageRefs]]:
-    """Hand out each image once and drop it from ``todo``, so its page contexts can be freed."""
-    while todo:
-        yield todo.popleft()
