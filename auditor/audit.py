@@ -24,6 +24,7 @@ from auditor.config import AuditConfig, CrawlSettings
 from auditor.crawl.crawler import Crawler, CrawlStats
 from auditor.crawl.discover import PageDiscovery, discover_job
 from auditor.crawl.fetcher import Fetcher, FetchLimits
+from auditor.crawl.forkserver import PRELOAD
 from auditor.crawl.frontier import Seed
 from auditor.crawl.imagepool import JOBS_PER_WORKER, ImagePool, WorkerSetup
 from auditor.crawl.origins import DocumentCache, OwnRobotsGate, RobotsCache
@@ -145,7 +146,7 @@ def process_pool(workers: int | None, preload: tuple[str, ...] = ()) -> Executor
     crawl; a fresh fork of the preloaded server costs milliseconds.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["auditor.crawl.discover", "auditor.extract", *preload])
+    context.set_forkserver_preload([*PRELOAD, *preload])
     return ProcessPoolExecutor(
         max_workers=workers or os.cpu_count() or 1, mp_context=context,
         max_tasks_per_child=JOBS_PER_WORKER,

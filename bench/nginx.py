@@ -233,6 +233,8 @@ def main() -> int:
     parser.add_argument("--site", type=Path, required=True)
     parser.add_argument("--port", type=int, default=None)
     args = parser.parse_args()
+    # `kill` (SIGTERM) must stop nginx too, as Ctrl-C does: exiting runs the with block's stop.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         with NginxServer(args.site, args.port) as server:
             print(f"serving {args.site} at {server.base_url}/ (Ctrl-C stops)")
