@@ -9,7 +9,6 @@ is complete and written in batches, so memory is bounded by what is in flight.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -24,7 +23,7 @@ from auditor.config import AuditConfig, CrawlSettings
 from auditor.crawl.crawler import Crawler, CrawlStats
 from auditor.crawl.discover import PageDiscovery, discover_job
 from auditor.crawl.fetcher import Fetcher, FetchLimits
-from auditor.crawl.forkserver import PRELOAD
+from auditor.crawl.forkserver import fork_context
 from auditor.crawl.frontier import Seed
 from auditor.crawl.imagepool import JOBS_PER_WORKER, ImagePool, WorkerSetup
 from auditor.crawl.origins import DocumentCache, OwnRobotsGate, RobotsCache
@@ -145,10 +144,8 @@ def process_pool(workers: int | None, preload: tuple[str, ...] = ()) -> Executor
     (and face detection) fragments a long-lived worker's heap, so its memory would grow with the
     crawl; a fresh fork of the preloaded server costs milliseconds.
     """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([*PRELOAD, *preload])
     return ProcessPoolExecutor(
-        max_workers=workers or os.cpu_count() or 1, mp_context=context,
+        max_workers=workers or os.cpu_count() or 1, mp_context=fork_context(preload),
         max_tasks_per_child=JOBS_PER_WORKER,
     )  # fmt: skip
 

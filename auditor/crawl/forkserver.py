@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.forkserver
+from collections.abc import Sequence
+from multiprocessing.context import ForkServerContext
 from typing import Final
 
 PRELOAD: Final = (
@@ -29,11 +31,22 @@ PRELOAD: Final = (
 which ``imagehash.phash`` imports on its first call)."""
 
 
+def fork_context(extra: Sequence[str] = ()) -> ForkServerContext:
+    """Return the ``forkserver`` context, its server set to preload :data:`PRELOAD` and ``extra``.
+
+    A server already running keeps the modules it was started with: the first caller decides,
+    which is why every pool asks for :data:`PRELOAD` (``extra`` counts only if this call's
+    settings are the ones the server starts with).
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([*PRELOAD, *extra])
+    return context
+
+
 def start_fork_server() -> None:
     """Start the fork server with :data:`PRELOAD`, unless it already runs; return at once.
 
-    The server's import goes on in its own process. A server already running keeps the modules
-    it was started with: the first caller decides, which is why the pool asks for the same ones.
+    The server's import goes on in its own process.
     """
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(PRELOAD))
+    fork_context()
     multiprocessing.forkserver.ensure_running()

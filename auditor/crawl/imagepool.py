@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import multiprocessing
 import os
 import pickle
 import signal
@@ -46,7 +45,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
 
 from auditor.crawl.exchange import Exchanger, FetchLimits, FetchResult, Hop
-from auditor.crawl.forkserver import PRELOAD
+from auditor.crawl.forkserver import fork_context
 from auditor.errors import AuditorError
 from auditor.extract import ExtractLimits, ImageFacts, extract_image
 
@@ -189,8 +188,7 @@ class ImagePool:
         self._setup = setup
         self._size = max(1, processes)
         self._jobs_per_worker = jobs_per_worker
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(list(PRELOAD))
+        self._context = fork_context()
         self._workers: list[_Handle] = []
         self._listeners: set[asyncio.Task[None]] = set()
         self._ids = itertools.count()
