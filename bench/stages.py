@@ -16,7 +16,7 @@ with timers wrapped around the stage functions, without changing any file of the
   ========== ==========================================================================
   parse      ``discover_job`` as ``auditor.audit`` calls it (HTML parsing and discovery)
   hash       ``identity_facts`` (sha256 of the bytes) and the ``phash`` extractor
-  decode     ``prepare`` (header, limits, the one reduced decode)
+  decode     ``prepare`` (header, limits, the reduced-scale decodes)
   metadata   the ``basic``, ``exif``, ``xmp`` and ``c2pa`` extractors
   faces      the ``faces`` extractor
   signals    every image and page mechanism, and ``combine`` (usage verdicts)

@@ -12,21 +12,25 @@ Pipeline for one image
     1. :func:`~auditor.extract.imagefacts.prepare` opens the bytes lazily with Pillow, reads the
        format and dimensions from the header, refuses non-web formats, images over
        ``ExtractLimits.max_pixels`` (before anything is decoded) and animations with more than
-       ``max_frames`` frames, then decodes the first frame **once**, at reduced scale (JPEG draft
-       mode; other formats load once and downscale), to an RGB image whose longest side is at
-       most ``reduce_to``.
+       ``max_frames`` frames, then decodes the first frame at reduced scale
+       (:mod:`auditor.extract.pixels`): a small grayscale image for the perceptual hash and,
+       when face detection is on, an RGB image whose longest side is at most ``reduce_to``.
+       JPEG is decoded in draft mode (at each scale; the hash's costs about a millisecond);
+       other formats are loaded once and both are derived from that load.
     2. It builds one :class:`ImageContext` (raw bytes, limits, opened image, header facts, the
-       reduced decode) and every extractor in :data:`EXTRACTORS` runs, in order, over it.
+       decodes) and every extractor in :data:`EXTRACTORS` runs, in order, over it.
 
 Extension point: :data:`EXTRACTORS`
     An explicit registry, name -> :data:`Extractor`, where an extractor is
     ``(context: ImageContext, facts: ImageFacts) -> ImageFacts``: it reads what it needs from
     the context (``context.data`` for byte-level parsers such as C2PA or XMP packets,
-    ``context.image`` for header metadata, ``context.reduced`` for pixel work such as faces) and
+    ``context.image`` for header metadata, ``context.gray`` or ``context.reduced`` for pixel
+    work such as hashing or faces) and
     returns ``dataclasses.replace(facts, <its fields>=...)``. Rules for extractors:
 
-    - never decode, seek, load or mutate ``context.image`` or ``context.reduced``; the one
-      decode has happened; ``context.reduced is None`` means there are no pixels to look at;
+    - never decode, seek, load or mutate ``context.image``, ``context.gray`` or
+      ``context.reduced``; the decoding has happened; ``context.gray is None`` means there
+      are no pixels to look at (``context.reduced`` is also ``None`` when faces are off);
     - handle expected problems by returning ``with_error(facts, code, detail)`` (first error
       wins) and keep the facts found; an unexpected exception is caught by :func:`extract_image`
       and recorded as ``extractor_failed`` with the extractor's name, and later extractors
@@ -132,7 +136,7 @@ def _run_extractors(context: ImageContext, facts: ImageFacts) -> ImageFacts:
 
 
 def _close(context: ImageContext) -> None:
-    for image in (context.reduced, context.image):
+    for image in (context.reduced, context.gray, context.image):
         if image is not None:
             with contextlib.suppress(Exception):  # releasing memory; nothing to report
                 image.close()

@@ -116,7 +116,7 @@ def _read_exif(context: ImageContext) -> Image.Exif:
         exif = Image.Exif()
         exif.load(raw)
         return exif
-    if context.reduced is None and isinstance(image, PngImagePlugin.PngImageFile):
+    if context.gray is None and isinstance(image, PngImagePlugin.PngImageFile):
         # PngImageFile.getexif() loads (decodes) the whole image to look for an eXIf chunk after
         # IDAT. Without a successful decode (bomb, truncation ...) read only what the header had.
         return Image.Image.getexif(image)

@@ -11,17 +11,17 @@ What is recorded, and what never is
 Detector
     ``yuface`` (libfacedetection's YuNet CNN, weights compiled into a 0.5 MB wheel, BSD-3-Clause,
     x86-64 wheels only; see ``docs/faces.md`` for why this one and the measurements). It runs on
-    :attr:`ImageContext.reduced` (the single RGB decode, longest side ``reduce_to`` = 512 by
-    default), converted to the contiguous BGR array the library expects; nothing is decoded
-    again. Boxes are mapped back to the full-size pixel grid (``context.width`` x
+    :attr:`ImageContext.reduced` (the RGB decode made for it, longest side ``reduce_to`` = 512
+    by default; see :mod:`auditor.extract.pixels`), converted to the contiguous BGR array the
+    library expects. Boxes are mapped back to the full-size pixel grid (``context.width`` x
     ``context.height``, as stored: EXIF orientation is not applied, like the ``width`` and
     ``height`` facts; YuNet finds faces turned by 90 or 180 degrees too, so sideways-stored photos
     are still counted) and clamped to it.
 
 Outcomes
-    - ``faces=None`` ("not examined"): there are no pixels (``context.reduced is None``) or
-      ``yuface`` cannot be imported on this platform (:func:`faces_available`). Never an
-      error.
+    - ``faces=None`` ("not examined"): face detection is off (``ExtractLimits.detect_faces``),
+      there are no pixels (``context.reduced is None``) or ``yuface`` cannot be imported on
+      this platform (:func:`faces_available`). Never an error.
     - ``FaceFacts(0, (), detector)``: examined, no face at or above
       :data:`CONFIDENCE_THRESHOLD`. Images whose reduced decode is shorter than :data:`MIN_SIDE`
       on either side get this without running the detector.

@@ -1,11 +1,12 @@
-"""The extractor's data model, and opening plus the one reduced decode of an image.
+"""The extractor's data model, and opening plus the reduced-scale decodes of an image.
 
 This module is the bottom of :mod:`auditor.extract`: it defines the frozen boundary types
 (:class:`ExtractLimits`, :class:`ImageFacts`, :class:`ExifFacts`), the per-image
 :class:`ImageContext` every extractor receives, the helpers extractors share
-(:func:`clean_text`, :func:`with_error`), :func:`prepare` (open, limit checks, the single reduced
-decode) and the ``basic`` extractor (format, MIME type, dimensions, frame count). Extractor modules
-(``exif.py``, ``phash.py`` ...) import from here, never the other way round.
+(:func:`clean_text`, :func:`with_error`), :func:`prepare` (open, limit checks, the reduced-scale
+decodes of :mod:`auditor.extract.pixels`) and the ``basic`` extractor (format, MIME type,
+dimensions, frame count). Extractor modules (``exif.py``, ``phash.py`` ...) import from here,
+never the other way round.
 
 Hostile input is normal input here: :func:`prepare` never raises for bad bytes; every refusal or
 failure becomes an ``error`` code on the facts. It reads dimensions from the header and checks
@@ -25,6 +26,7 @@ from typing import Final
 from PIL import Image, UnidentifiedImageError
 
 from auditor.extract.embedded import C2paFacts, XmpFacts
+from auditor.extract.pixels import faces_decode, hash_decode
 
 MAX_TEXT: Final = 1_000
 """Longest string kept from a hostile file (EXIF text fields, later XMP/IPTC ...)."""
@@ -38,6 +40,9 @@ DECODABLE_FORMATS: Final = frozenset(
 """Pillow formats whose pixels we decode. Anything else Pillow can identify (EPS, PSD, FITS ...)
 is reported with its format and header dimensions and the error ``unsupported_format``: web image
 formats only, so hostile bytes never reach an exotic decoder (or Ghostscript, for EPS)."""
+
+DRAFT_FORMATS: Final = frozenset({"JPEG", "MPO"})
+"""Formats Pillow can decode at reduced scale (libjpeg's DCT scaling)."""
 
 _BOMB: Final = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
@@ -79,7 +84,7 @@ class ExtractLimits:
     hash_size: int = 8
     """``imagehash.phash`` hash size (8 gives a 64-bit hash, 16 hex digits)."""
     reduce_to: int = 512
-    """Longest side of the reduced decode shared by phash (and face detection)."""
+    """Longest side of the decode face detection runs on (the hash uses a smaller one)."""
     detect_faces: bool = True
     """Off: no face detection, so ``faces`` stays ``None`` (not examined), never 0."""
 
@@ -173,11 +178,14 @@ class ImageContext:
     """Everything an extractor may use for one image, built once by :func:`prepare`.
 
     Extractors must not decode, seek or mutate anything here: ``image`` is the opened Pillow
-    object for header-level metadata (``info``, ``getexif()``); after the reduced decode its
-    pixel size and mode are those of the draft, so use ``width``/``height`` for the real size.
-    ``reduced`` is the single decode (first frame, RGB, longest side <= ``limits.reduce_to``;
-    the same object as ``image`` when that needed no conversion or downscaling), or ``None``
-    when decoding was refused or failed (see the facts' ``error``).
+    object for header-level metadata (``info``, ``getexif()``); after the hash decode its
+    pixel size and mode may be those of a JPEG draft, so use ``width``/``height`` for the real
+    size. ``gray`` is the perceptual hash's input (first frame, grayscale, short side about
+    ``16 * hash_size`` px; see :mod:`auditor.extract.pixels`), or ``None`` when decoding was
+    refused or failed (see the facts' ``error``): ``gray is None`` means "no pixels". ``reduced``
+    is the face detector's input (first frame, RGB, longest side <= ``limits.reduce_to``), or
+    ``None`` when there are no pixels or face detection is off. Either may be the same object
+    as ``image``.
     """
 
     data: bytes
@@ -187,6 +195,7 @@ class ImageContext:
     width: int
     height: int
     frames: int | None
+    gray: Image.Image | None
     reduced: Image.Image | None
 
 
@@ -232,7 +241,7 @@ def identity_facts(data: bytes) -> ImageFacts:
 def prepare(
     data: bytes, limits: ExtractLimits, facts: ImageFacts
 ) -> tuple[ImageContext | None, ImageFacts]:
-    """Open ``data``, check it against ``limits`` and decode it once at reduced scale.
+    """Open ``data``, check it against ``limits`` and decode it at the reduced scales needed.
 
     Returns the context for the extractors (``None`` when there is no usable image header) and
     ``facts`` with the error recorded when something went wrong. The caller closes
@@ -253,7 +262,7 @@ def prepare(
             return None, facts
         width, height = image.size
         fmt = image.format or "UNKNOWN"
-        context = ImageContext(data, limits, image, fmt, width, height, None, None)
+        context = ImageContext(data, limits, image, fmt, width, height, None, None, None)
         refusal = _refusal_before_decode(context)
         if refusal is not None:
             return context, with_error(facts, *refusal)
@@ -275,38 +284,30 @@ def _count_and_decode(context: ImageContext, facts: ImageFacts) -> tuple[ImageCo
     try:
         if context.frames != 1:
             image.seek(0)  # counting frames may leave a multi-frame reader elsewhere
-        return replace(context, reduced=reduced_decode(image, limits.reduce_to)), facts
+        context = replace(context, gray=hash_decode(image, limits.hash_size))
+        if limits.detect_faces:
+            context = replace(context, reduced=_faces_pixels(context))
     except _BOMB as exc:
         return context, with_error(facts, DECOMPRESSION_BOMB, describe(exc))
     except Exception as exc:  # noqa: BLE001 - decoders fail in many ways on hostile bytes
         code = TRUNCATED if _is_truncation(exc) else CORRUPT
         return context, with_error(facts, code, f"cannot decode: {describe(exc)}")
+    return context, facts
 
 
-def reduced_decode(image: Image.Image, reduce_to: int) -> Image.Image:
-    """Decode the current frame of a freshly opened ``image`` once, at reduced scale, as RGB.
+def _faces_pixels(context: ImageContext) -> Image.Image:
+    """Decode for the face detector: a second, draft-scaled decode for JPEG, else derived.
 
-    JPEG (and MPO) are decoded in draft mode: libjpeg scales by 1/2, 1/4 or 1/8 inside the DCT,
-    so a 4000x3000 photo is never decoded at full size. Other formats have no reduced decode;
-    they are loaded once and downscaled. Either way the result is an RGB image whose longest
-    side is at most ``reduce_to``; ``image`` keeps its metadata. When ``image`` itself already
-    is that (an RGB image within ``reduce_to``, most thumbnails), it is returned as it is:
-    nothing mutates the decode, and a copy cost about 4 % of a worker's CPU on small images.
+    Other formats were loaded at full size by :func:`hash_decode`; that load is converted and
+    downscaled (see :mod:`auditor.extract.pixels` for why JPEG gets its own decode).
     """
-    width, height = image.size
-    scale = min(1.0, reduce_to / max(width, height))
-    target = (max(1, round(width * scale)), max(1, round(height * scale)))
-    # Aspect-preserving target, so a long panorama still gets the largest DCT scale that keeps
-    # both sides >= target. draft() is a no-op for formats other than JPEG/MPO.
-    image.draft("RGB", target)
-    image.load()
-    source = image
-    if source.mode not in {"RGB", "RGBA", "L", "LA"}:
-        has_alpha = "transparency" in source.info or source.mode == "PA"
-        source = source.convert("RGBA" if has_alpha else "RGB")
-    if source.size != target:
-        source = source.resize(target, Image.Resampling.BOX, reducing_gap=2.0)
-    return source if source.mode == "RGB" else source.convert("RGB")
+    if context.format not in DRAFT_FORMATS:
+        return faces_decode(context.image, context.limits.reduce_to)
+    second = Image.open(io.BytesIO(context.data))
+    reduced = faces_decode(second, context.limits.reduce_to)
+    if reduced is not second:
+        second.close()
+    return reduced
 
 
 def extract_basic(context: ImageContext, facts: ImageFacts) -> ImageFacts:

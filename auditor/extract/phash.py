@@ -1,9 +1,10 @@
-"""The ``phash`` extractor: a perceptual hash of the reduced decode.
+"""The ``phash`` extractor: a perceptual hash of the hash decode.
 
-``imagehash.phash`` runs on :attr:`ImageContext.reduced` (first frame, RGB, longest side at most
-``reduce_to``), never on a second decode of the bytes. Its own 32x32 resample makes the result
-practically independent of the decode scale: for ``fixtures/images/photo.jpg`` the hash of the
-reduced decode equals the hash of a full decode (tests pin this). The hash is stored as the hex
+``imagehash.phash`` runs on :attr:`ImageContext.gray` (first frame, grayscale, short side about
+``16 * hash_size`` px: :func:`auditor.extract.pixels.hash_decode`), never on a full decode. Its
+own 32x32 resample makes the result practically independent of the decode scale: for
+``fixtures/images/photo.jpg`` it equals the hash of a full decode, and whether face detection
+ran does not change it (tests pin both). The hash is stored as the hex
 string ``str(ImageHash)`` (16 hex digits for the default ``hash_size`` of 8), the form opt-out
 lists and near-duplicate checks compare with Hamming distance.
 
@@ -22,11 +23,11 @@ from auditor.extract.imagefacts import ImageContext, ImageFacts
 
 def extract_phash(context: ImageContext, facts: ImageFacts) -> ImageFacts:
     """Record the perceptual hash, or leave it ``None`` when the image was not decoded."""
-    if context.reduced is None:
+    if context.gray is None:
         return facts
     import imagehash  # noqa: PLC0415 - see the module docstring
 
-    value = imagehash.phash(context.reduced, hash_size=context.limits.hash_size)
+    value = imagehash.phash(context.gray, hash_size=context.limits.hash_size)
     return replace(facts, phash=str(value))
 
 
