@@ -64,6 +64,7 @@ from auditor.model import (
     SkipRecord,
 )
 from auditor.store.engine import WRITE_OPTION, describe_error
+from auditor.store.fulltext import findings_high_water, index_findings_after
 from auditor.store.rows import (
     Row,
     RuleMeta,
@@ -415,6 +416,9 @@ class StoreWriter:
         self._insert(connection, Signal, signals)
 
     def _write_findings(self, connection: Connection) -> None:
+        if not self._findings:
+            return
+        high_water = findings_high_water(connection)
         _upsert(
             connection,
             FindingRow,
@@ -422,6 +426,8 @@ class StoreWriter:
             ("run_id", "fingerprint"),
             (),
         )
+        if high_water is not None:
+            index_findings_after(connection, high_water)
 
     def _write_progress(self, connection: Connection) -> None:
         if self._progress is None:

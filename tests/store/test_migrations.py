@@ -150,7 +150,7 @@ def test_a_0001_database_is_upgraded_in_place_and_keeps_its_data(tmp_path: Path)
     assert _revision(path) == "0001"
 
     with open_store(path, create=False) as store:
-        assert _revision(path) == head_revision() == "0006"
+        assert _revision(path) == head_revision() == "0007"
         (stored,) = store.iter_images(run_id)
         assert (stored.url, stored.sha256, stored.size_bytes, stored.gps) == (
             IMAGE,
