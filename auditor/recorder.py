@@ -216,7 +216,7 @@ class AuditSink:
         ]
         verdicts = combine(signals)
         gps = gps_position(image.facts)
-        # The first look-up loads the gazetteer (about 2 s): off the event loop, and before
+        # The first look-up loads the gazetteer (0.4-1.2 s): off the event loop, and before
         # _locate, whose own look-up of the same position then finds it loaded.
         country = (await asyncio.to_thread(gps_region, *gps))[0] if gps is not None else None
         located = self._locate(image, target, gps)

