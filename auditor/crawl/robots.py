@@ -191,6 +191,38 @@ class RobotsFile:
     def decide(self, token: str, path_and_query: str) -> RobotsDecision:
         """Apply the longest matching pattern of the selected groups (ties go to Allow)."""
         selected, tokens = self._selected(token)
+        return self._decide_among(selected, tokens, path_and_query)
+
+    @cached_property
+    def _whole_named(self) -> dict[str, tuple[int, ...]]:
+        """Memo of :meth:`decide_whole_named`'s selections, by case-folded token."""
+        return {}
+
+    def decide_whole_named(self, token: str, path_and_query: str) -> RobotsDecision:
+        """Like :meth:`decide`, over only the groups with a User-agent value equal to ``token``.
+
+        Equal as a whole (trimmed, any case): groups :meth:`select` takes by a value's first word
+        only, and the ``*`` fallback, are left out. Heuristic evidence about another crawler's
+        token (:mod:`auditor.signals.robots_ai`) must come from groups written for that token.
+        The selection is memoised per token, so asking for every image of a site is cheap.
+        """
+        key = token.strip(_WS).casefold()
+        selected = self._whole_named.get(key)
+        if selected is None:
+            selected = tuple(
+                position
+                for position in self._index.get(key, ())
+                if any(
+                    agent.strip(_WS).casefold() == key
+                    for agent in self.groups[position].user_agents
+                )
+            )
+            self._whole_named[key] = selected
+        return self._decide_among(selected, (token,) if selected else (), path_and_query)
+
+    def _decide_among(
+        self, selected: tuple[int, ...], tokens: tuple[str, ...], path_and_query: str
+    ) -> RobotsDecision:
         target = _match_target(path_and_query)
         if _is_robots_txt(target):
             return RobotsDecision(True, None, tokens, "robots_txt_always_allowed")

@@ -142,25 +142,9 @@ def disallow_ai_training_signals(evidence: ImageEvidence) -> list[SignalRecord]:
     return records
 
 
-def _named_groups(robots: RobotsFile, token: str) -> tuple[RobotsGroup, ...]:
-    """Return the groups with a User-agent value equal to ``token`` (whole, trimmed, any case)."""
-    key = token.casefold()
-    return tuple(
-        group
-        for group in robots.select(token)
-        if any(agent.strip(_WS).casefold() == key for agent in group.user_agents)
-    )
-
-
 def _disallowing_rule(robots: RobotsFile, token: str, path: str) -> RobotsRule | None:
     """Return the rule of the token's own named groups that disallows ``path``, if any."""
-    named = _named_groups(robots, token)
-    if not named:
-        return None
-    if len(named) == len(robots.select(token)):
-        decision = robots.decide(token, path)  # same groups: reuse the file's compiled plan
-    else:  # some groups matched only by the User-agent's first word: leave them out
-        decision = RobotsFile(named, (), ()).decide(token, path)
+    decision = robots.decide_whole_named(token, path)
     return decision.rule if not decision.allowed else None
 
 

@@ -838,3 +838,26 @@ def test_parsing_500_kib_stays_bounded() -> None:
     # Generous bounds that only a quadratic parser or ranking would break (the benchmark times it).
     assert parse_seconds < 10.0
     assert first_seconds < 10.0
+
+
+WHOLE_AND_FIRST_WORD = """\
+User-agent: CCBot extra
+Disallow: /a
+
+User-agent: ccbot
+Disallow: /b
+
+User-agent: *
+Disallow: /
+"""
+
+
+def test_decide_whole_named_ignores_first_word_groups_and_the_fallback() -> None:
+    file = robots(WHOLE_AND_FIRST_WORD)
+    assert not file.decide("CCBot", "/a").allowed  # select() merges the first-word group
+    assert file.decide_whole_named("CCBot", "/a").allowed
+    blocked = file.decide_whole_named("CCBot", "/b")
+    assert (blocked.allowed, blocked.rule and blocked.rule.pattern) == (False, "/b")
+    unnamed = file.decide_whole_named("GPTBot", "/anything")
+    assert (unnamed.allowed, unnamed.rule, unnamed.reason) == (True, None, "no_group")
+    assert file.decide_whole_named("CCBot", "/b") == blocked  # memoised selection, same answer
