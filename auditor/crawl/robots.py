@@ -109,6 +109,9 @@ class RobotsDecision:
     reason: str
 
 
+_NO_GROUP = RobotsDecision(True, None, (), "no_group")  # frozen: one shared answer
+
+
 def _agent_keys(value: str) -> set[str]:
     """Keys under which a User-agent value matches: whole value and value up to first space."""
     whole = value.strip(_WS).casefold()
@@ -218,7 +221,9 @@ class RobotsFile:
                 )
             )
             self._whole_named[key] = selected
-        return self._decide_among(selected, (token,) if selected else (), path_and_query)
+        if not selected:  # most tokens, for most files: no need to look at the path at all
+            return _NO_GROUP
+        return self._decide_among(selected, (token,), path_and_query)
 
     def _decide_among(
         self, selected: tuple[int, ...], tokens: tuple[str, ...], path_and_query: str

@@ -154,7 +154,6 @@ def robots_ai_token_signals(evidence: ImageEvidence) -> list[SignalRecord]:
     if robots is None:
         return []
     path = path_and_query(evidence.url)
-    notes = ["heuristic", *robots_base_notes(evidence)]
     tokens = evidence.tokens or (FALLBACK_TOKEN,)
     own = {token.casefold() for token in tokens}
     hits: dict[str, list[tuple[str, RobotsRule]]] = {"training": [], "search": []}
@@ -167,6 +166,7 @@ def robots_ai_token_signals(evidence: ImageEvidence) -> list[SignalRecord]:
                 hits[kind].append((candidate, rule))
     if not hits["training"] and not hits["search"]:
         return []
+    notes = ["heuristic", *robots_base_notes(evidence)]
     if hits["training"]:
         purposes = {Purpose.AI_TRAIN.value: Verdict.DISALLOWED}
     else:
