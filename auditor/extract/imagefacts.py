@@ -180,9 +180,10 @@ class ImageContext:
     Extractors must not decode, seek or mutate anything here: ``image`` is the opened Pillow
     object for header-level metadata (``info``, ``getexif()``); after the hash decode its
     pixel size and mode may be those of a JPEG draft, so use ``width``/``height`` for the real
-    size. ``gray`` is the perceptual hash's input (first frame, grayscale, short side about
-    ``16 * hash_size`` px; see :mod:`auditor.extract.pixels`), or ``None`` when decoding was
-    refused or failed (see the facts' ``error``): ``gray is None`` means "no pixels". ``reduced``
+    size. ``gray`` is the perceptual hash's input (first frame, grayscale; a JPEG draft of
+    128-255 px on its short side, other formats at full size unless very large: see
+    :mod:`auditor.extract.pixels`), or ``None`` when decoding was refused or failed (see the
+    facts' ``error``): ``gray is None`` means "no pixels". ``reduced``
     is the face detector's input (first frame, RGB, longest side <= ``limits.reduce_to``), or
     ``None`` when there are no pixels or face detection is off. Either may be the same object
     as ``image``.
