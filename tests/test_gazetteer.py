@@ -145,3 +145,16 @@ def test_a_bounded_search_stops_at_its_radius(data_file: Path) -> None:
     found = places.nearest(0.0, -40.0, within=10.0)
     assert found == places.nearest(0.0, -40.0)
     assert places.max_abs_latitude == 90.0
+
+
+def test_a_failed_cache_write_leaves_no_partial_file(
+    data_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Path, target: Path) -> Path:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "replace", refuse)
+    cache_dir = tmp_path / "cache"
+    places = load(data_file, cache_dir)
+    assert len(places.countries) == len(PLACES)
+    assert list(cache_dir.iterdir()) == []
