@@ -255,3 +255,26 @@ def test_explain() -> None:
 def test_explain_unknown_rule_suggests() -> None:
     with pytest.raises(PolicyError, match="did you mean 'UK-GDPR-A35-DPIA'"):
         explain(load_packs(["uk-gdpr"]), "UK-GDPR-A35-DPAI")
+
+
+def test_rules_of_one_pack_get_the_scope_of_their_own_severity(tmp_path: Path) -> None:
+    """The scope gate is shared between a subject's rules only where its inputs are the same."""
+    gated = {"fail_when": {"fact": "image.gps", "eq": True}, "message": "gps"}
+    policy = load_rules(
+        tmp_path,
+        rule("T-CRIT", subject="image", severity="critical", **gated),
+        rule("T-LOW", subject="image", severity="low", **gated),
+        rule("T-CRIT-TOO", subject="image", severity="critical", **gated),
+    )
+    facts = {"jurisdiction.UK": 0.1, "image.gps": True}  # over 0.05 (critical), under 0.25 (low)
+    result = evaluate(policy, Subject.IMAGE, facts, key="i")
+    assert [outcome for _, _, outcome in result.outcomes] == [
+        Outcome.FAIL,
+        Outcome.NOT_APPLICABLE,
+        Outcome.FAIL,
+    ]
+    assert [evaluate_rule(each, facts).outcome for each in policy.rules] == [
+        Outcome.FAIL,
+        Outcome.NOT_APPLICABLE,
+        Outcome.FAIL,
+    ]
