@@ -15,8 +15,8 @@ returns the place the package returns (tests compare the two on random points).
 SciPy's spatial module another 0.9 s to import; that was about a tenth of the CPU of auditing
 1,000 images. The columns are therefore cached in a small binary file under the user's cache
 directory (``$XDG_CACHE_HOME/auditor``, else ``~/.cache/auditor``), keyed by the size and
-modification time of the package's data file; a later process reads them in a few milliseconds
-and builds the grid in about 0.1 s. A cache that is missing, stale, unreadable or malformed is
+modification time of the package's data file; a later process reads them in about 0.1 s and
+builds the grid in about 0.2 s. A cache that is missing, stale, unreadable or malformed is
 rebuilt from the package's file; one that cannot be written is simply not kept. No network,
 ever: only the package's data file is read, never its module (which downloads the data when
 the file is missing).

@@ -21,8 +21,8 @@ Limits, and what this module does about them:
 - **Degree-space search.** The nearest place is found in raw degrees, as the package's KD-tree
   finds it, so at high latitudes and across the antimeridian it may not be the truly nearest
   one; the haversine check then rejects it (no evidence) or it lies in the same region anyway.
-- **Cost.** The first lookup reads the places (about 0.8 s of CPU from the package's file, a
-  few milliseconds from the cache :mod:`auditor.gazetteer` keeps, plus 0.1 s for the grid);
+- **Cost.** The first lookup reads the places (about 0.8 s of CPU from the package's file,
+  0.1 s from the cache :mod:`auditor.gazetteer` keeps, plus 0.2 s for the grid);
   it is done lazily, once per process, under a lock. Later lookups take 0.03-0.4 ms. The
   places are kept as columns and a grid (about 21 MB) rather than the package's dict per place
   (about 145 MB): see :mod:`auditor.gazetteer`.
