@@ -49,7 +49,8 @@ def hash_decode(image: Image.Image, hash_size: int) -> Image.Image:
     """Decode the current frame of a freshly opened ``image`` for the perceptual hash, as ``L``.
 
     JPEG is decoded at the smallest draft scale whose short side is at least ``HASH_DRAFT *
-    hash_size``; other formats are loaded at full size and box-reduced only when very large
+    hash_size``; other formats are loaded at full size. Whatever is still very large (most
+    other formats above 384 px, a JPEG only past what 1/8 reaches) is then box-reduced
     (:data:`HASH_REDUCE`). Images are never enlarged. ``image`` keeps its metadata; the result
     may be ``image`` itself.
     """
