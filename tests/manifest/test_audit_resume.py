@@ -230,11 +230,17 @@ def _kill_when(command: list[str], db: Path, rows: int, cwd: Path) -> int:
     return done
 
 
+SIGKILL_ROWS = 2 * ROWS
+"""Rows of the SIGKILL test's manifest: each kill comes at a resumed run's first commit, about
+a fifth of the way in, so hundreds of rows remain and a slow poll on a busy machine cannot
+let the run finish before the kill lands."""
+
+
 @pytest.fixture(scope="module")
 def cli_workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
     """The undated manifest, its audit.yaml and the snapshot of an uninterrupted CLI run."""
     directory = tmp_path_factory.mktemp("sigkill")
-    manifest = build_manifest(directory, dated=False)
+    manifest = build_manifest(directory, SIGKILL_ROWS, dated=False)
     config = write_config(directory)
     db = directory / "reference.db"
     done = cli("manifest", manifest, "-c", config, "--db", db, "--workers", "1", "-q")
@@ -251,11 +257,11 @@ def test_sigkilled_three_times_and_resumed_from_the_cli_equals_an_uninterrupted_
     command = [sys.executable, "-m", "auditor", "manifest", str(manifest), "-c", str(config),
                "--db", str(db), "--workers", "1", "-q"]  # fmt: skip
     committed = [_kill_when(command, db, 1, tmp_path)]
-    for rows in (100, 200):
-        committed.append(_kill_when([*command, "--resume"], db, rows, tmp_path))
+    for _ in range(2):  # each resumed run dies at its first commit past the previous one
+        committed.append(_kill_when([*command, "--resume"], db, committed[-1] + 1, tmp_path))
         (status,) = query(db, "SELECT status FROM runs")
         assert status == ("running",)  # killed: nobody could mark it
-    assert 0 < committed[0] < committed[1] < committed[2] < ROWS
+    assert 0 < committed[0] < committed[1] < committed[2] < SIGKILL_ROWS // 2
     resumed = run_cli(*command[3:], "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "run 1 complete" in resumed.stdout
