@@ -1,4 +1,4 @@
-"""robots.txt (RFC 9309): parsing, group selection, URL matching and the fetch-status table.
+"""robots.txt (RFC 9309): parsing, group selection, decisions and the fetch-status table.
 
 Pure functions and frozen values only; the fetcher does the I/O and feeds the outcome to
 :func:`policy_from_fetch`. Semantics are those of ``reference/optout-signals.md`` section 1;
@@ -12,7 +12,8 @@ parser departs from the RFC or the reference the RFC wins. Decisions worth knowi
   ``DisallowAITraining`` and ``AllowAITraining`` are written the same way) end the run of
   ``User-agent`` lines like Allow/Disallow do. ``Sitemap``, ``Crawl-delay``, ``Host`` and
   unknown records do not (RFC 9309 2.2.4: other records must not interfere with grouping).
-- Percent-encoding is normalised on both sides (RFC 9309 2.2.2, reference 1.4); in the URL a
+- URL matching lives in :mod:`auditor.crawl.robots_paths` (re-exported here).
+  Percent-encoding is normalised on both sides (RFC 9309 2.2.2, reference 1.4); in the URL a
   literal ``*`` or ``$`` is compared as ``%2A``/``%24``, so a pattern's ``%2A`` matches the
   literal character as RFC 9309 2.2.3 asks.
 - Wildcard matching is greedy-leftmost search over the literal pieces between ``*``: linear,
@@ -29,6 +30,16 @@ from functools import cached_property
 from http import HTTPStatus
 
 from auditor.crawl.netsafety import PRIVATE_ADDRESS
+from auditor.crawl.robots_paths import (
+    CompiledPattern,
+    compile_pattern,
+    is_robots_txt,
+    match_target,
+    matches,
+    normalise_path,
+    path_and_query,
+    pattern_matches,
+)
 
 __all__ = [
     "MAX_LINE_BYTES",
@@ -56,12 +67,6 @@ _BOM = b"\xef\xbb\xbf"
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _WS = " \t\v\f"
 _WS_RUN = re.compile(r"[ \t\v\f]+")
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-# RFC 3986 unreserved + reserved characters: the only ones that stay as written.
-_URI_CHARS = r"A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;="
-_CLEAN = re.compile(f"[{_URI_CHARS}]*")
-_ESCAPE = re.compile(f"%([0-9A-Fa-f]{{2}})|[^{_URI_CHARS}]")
-_SCHEME_AND_AUTHORITY = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?(?://[^/?]*)?")
 
 _USER_AGENT_KEYS = frozenset({"user-agent", "useragent", "user agent"})
 _DISALLOW_TYPOS = frozenset({"dissallow", "dissalow", "disalow", "diasllow", "disallaw"})
@@ -118,8 +123,7 @@ def _agent_keys(value: str) -> set[str]:
     return {whole, _WS_RUN.split(whole, maxsplit=1)[0]} - {""}
 
 
-_Compiled = tuple[tuple[str, ...], bool]  # literal pieces between '*', end-anchored?
-_Plan = tuple[tuple[int, ...], dict[str, list[tuple[int, RobotsRule, _Compiled]]]]
+_Plan = tuple[tuple[int, ...], dict[str, list[tuple[int, RobotsRule, CompiledPattern]]]]
 
 
 @dataclass(frozen=True)
@@ -165,9 +169,9 @@ class RobotsFile:
         if plan is None:
             rules = [rule for i in selected for rule in self.groups[i].rules if rule.normalised]
             rules.sort(key=lambda rule: (-len(rule.normalised), not rule.allow))
-            buckets: dict[str, list[tuple[int, RobotsRule, _Compiled]]] = {}
+            buckets: dict[str, list[tuple[int, RobotsRule, CompiledPattern]]] = {}
             for rank, rule in enumerate(rules):
-                compiled = _compile(rule.normalised)
+                compiled = compile_pattern(rule.normalised)
                 buckets.setdefault(compiled[0][0], []).append((rank, rule, compiled))
             plan = (tuple(sorted({len(prefix) for prefix in buckets})), buckets)
             self._plans[selected] = plan
@@ -228,8 +232,8 @@ class RobotsFile:
     def _decide_among(
         self, selected: tuple[int, ...], tokens: tuple[str, ...], path_and_query: str
     ) -> RobotsDecision:
-        target = _match_target(path_and_query)
-        if _is_robots_txt(target):
+        target = match_target(path_and_query)
+        if is_robots_txt(target):
             return RobotsDecision(True, None, tokens, "robots_txt_always_allowed")
         if not selected:
             return RobotsDecision(True, None, (), "no_group")
@@ -241,85 +245,12 @@ class RobotsFile:
             for rank, rule, compiled in buckets.get(target[:length], ()):
                 if best is not None and rank > best[0]:
                     break
-                if _matches(compiled, target):
+                if matches(compiled, target):
                     best = (rank, rule)
                     break
         if best is not None:
             return RobotsDecision(best[1].allow, best[1], tokens, "matched")
         return RobotsDecision(True, None, tokens, "no_matching_rule")
-
-
-def _escape(match: re.Match[str]) -> str:
-    hex_pair = match.group(1)
-    if hex_pair is not None:
-        char = chr(int(hex_pair, 16))
-        return char if char in _UNRESERVED else "%" + hex_pair.upper()
-    # A character that may not appear raw in a URI (non-ASCII, space, '"', a lone '%', ...).
-    return "".join(f"%{octet:02X}" for octet in match.group(0).encode("utf-8", "surrogatepass"))
-
-
-def normalise_path(path_and_query: str) -> str:
-    """Percent-encoding normalisation of reference 1.4, for URLs and patterns alike.
-
-    Non-ASCII and other characters that cannot appear raw in a URI become upper-case ``%XX``
-    of their UTF-8 octets; escapes of unreserved characters are decoded (``%7E`` -> ``~``);
-    other escapes keep their meaning with upper-case hex; reserved characters such as ``=``,
-    ``&``, ``?``, ``*`` and ``$`` stay as written, so query-parameter rules keep matching.
-    """
-    if _CLEAN.fullmatch(path_and_query):
-        return path_and_query
-    return _ESCAPE.sub(_escape, path_and_query)
-
-
-def path_and_query(url: str) -> str:
-    """``/a/b?x=1`` from ``https://host/a/b?x=1#f``: where matching starts (RFC 9309 2.2.2)."""
-    rest = _SCHEME_AND_AUTHORITY.sub("", url.split("#", 1)[0], count=1)
-    return rest if rest.startswith("/") else "/" + rest
-
-
-def _match_target(path_and_query: str) -> str:
-    """Normalise the URL side, writing literal ``*``/``$`` as escapes (RFC 9309 2.2.3)."""
-    return normalise_path(path_and_query or "/").replace("*", "%2A").replace("$", "%24")
-
-
-def _is_robots_txt(target: str) -> bool:
-    return target.split("?", 1)[0] == "/robots.txt"
-
-
-def _compile(normalised: str) -> _Compiled:
-    """Literal pieces between ``*`` (a ``$`` inside a piece is literal) and the end anchor."""
-    anchored = normalised.endswith("$")
-    body = normalised[:-1] if anchored else normalised
-    pieces = [piece.replace("$", "%24") for piece in body.split("*")]
-    # Runs of '*' leave empty middle pieces, which match trivially: drop them.
-    pieces[1:-1] = [piece for piece in pieces[1:-1] if piece]
-    return tuple(pieces), anchored
-
-
-def _matches(compiled: _Compiled, target: str) -> bool:
-    """Glob match with greedy leftmost placement, which is exact for ``*``-only patterns."""
-    pieces, anchored = compiled
-    first = pieces[0]
-    if len(pieces) == 1:
-        return target == first if anchored else target.startswith(first)
-    if not target.startswith(first):
-        return False
-    position = len(first)
-    for piece in pieces[1:-1]:
-        found = target.find(piece, position)
-        if found < 0:
-            return False
-        position = found + len(piece)
-    last = pieces[-1]
-    if anchored:
-        return len(target) - len(last) >= position and target.endswith(last)
-    return target.find(last, position) >= 0
-
-
-def pattern_matches(pattern: str, path_and_query: str) -> bool:
-    """Whether one robots.txt path pattern matches; for Content-Usage and similar records."""
-    normalised = normalise_path(pattern.strip(_WS))
-    return bool(normalised) and _matches(_compile(normalised), _match_target(path_and_query))
 
 
 def _prepare(body: bytes, notes: dict[str, None]) -> str:
@@ -457,7 +388,7 @@ class RobotsPolicy:
         """Rules when parsed; allow all when unavailable; disallow all when unreachable."""
         if self.availability is RobotsAvailability.PARSED:
             return (self.file or _EMPTY_FILE).decide(token, path_and_query)
-        if _is_robots_txt(_match_target(path_and_query)):
+        if is_robots_txt(match_target(path_and_query)):
             return RobotsDecision(True, None, (), "robots_txt_always_allowed")
         if self.availability is RobotsAvailability.UNAVAILABLE:
             return RobotsDecision(True, None, (), "robots_unavailable")
