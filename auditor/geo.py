@@ -156,9 +156,9 @@ def _search_radius(lat: float) -> float:
 
     A place within :data:`MAX_DISTANCE_KM` lies inside the bounding box of that spherical cap:
     ``dlat = d`` and ``dlon = asin(sin d / cos(|lat| + d))`` for the angular radius ``d``
-    (:data:`_REACH`); a
-    degree-space nearest place outside the box's diagonal would fail the distance check anyway,
-    so the search need not go farther. A cap reaching a pole spans every longitude.
+    (:data:`_REACH`); a degree-space nearest place outside the box's diagonal would fail the
+    distance check anyway, so the search need not go farther. A cap reaching a pole spans every
+    longitude.
     """
     edge = math.radians(abs(lat)) + _REACH
     if edge >= math.pi / 2:
