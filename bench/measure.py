@@ -16,6 +16,9 @@ are the whole tree's CPU time and each process's peak resident memory.
   helper that lives for less than one poll can escape it.
 - **Peak tree RSS** is the largest sum of ``VmRSS`` over the tree at one poll (sampled, so a
   lower bound of the true peak).
+- **The machine's pace** (:mod:`pace`): the same thread times a fixed probe workload and, when
+  the caller passes a progress counter, records how much was finished in each window, so that
+  runs can be compared in the machine's fast state.
 
 Linux only (``/proc``); psutil is not needed.
 """
@@ -27,9 +30,11 @@ import resource
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from pace import PaceRecorder, Window
 
 POLL_SECONDS = 0.1
 
@@ -50,6 +55,10 @@ class Measured:
     """Distinct processes seen in the tree."""
     stdout: str
     stderr: str
+    probe_ms: float | None = None
+    """Median time of the machine-speed probe during the command (:func:`pace.probe_ms`)."""
+    windows: tuple[Window, ...] = ()
+    """Progress windows, when the command was run with a progress counter."""
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -103,10 +112,11 @@ def _memory_kb(pid: int) -> tuple[int, int]:
 
 
 class TreeMonitor:
-    """Polls the memory of a process tree in a background thread."""
+    """Polls the memory of a process tree, and the machine's pace, in a background thread."""
 
-    def __init__(self, root: int) -> None:
+    def __init__(self, root: int, progress: Callable[[], int | None] | None = None) -> None:
         self.root = root
+        self.pace = PaceRecorder(progress)
         self.peak_hwm_kb = 0
         self.peak_tree_kb = 0
         self.seen: set[int] = set()
@@ -121,10 +131,12 @@ class TreeMonitor:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+        self.pace.finish()
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.sample()
+            self.pace.tick()
             self._stop.wait(POLL_SECONDS)
 
     @property
@@ -156,8 +168,13 @@ def run_measured(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float | None = None,
+    progress: Callable[[], int | None] | None = None,
 ) -> Measured:
-    """Run ``command`` to completion and return its costs (stdout/stderr captured)."""
+    """Run ``command`` to completion and return its costs (stdout/stderr captured).
+
+    ``progress``, when given, is called every few seconds from the monitoring thread and returns
+    how many items the command has finished so far (``None`` when it cannot tell yet).
+    """
     cpu_before = _children_cpu()
     started = time.perf_counter()
     with subprocess.Popen(  # noqa: S603 - the harness's own commands
@@ -168,7 +185,7 @@ def run_measured(
         stderr=subprocess.PIPE,
         text=True,
     ) as process:
-        with TreeMonitor(process.pid) as monitor:
+        with TreeMonitor(process.pid, progress) as monitor:
             stdout, stderr = process.communicate(timeout=timeout)
         wall = time.perf_counter() - started
     return Measured(
@@ -180,4 +197,6 @@ def run_measured(
         processes=len(monitor.seen),
         stdout=stdout,
         stderr=stderr,
+        probe_ms=monitor.pace.median_probe_ms,
+        windows=tuple(monitor.pace.windows),
     )

@@ -23,6 +23,11 @@ reported with the range), then once, on the first scenario, measures CPU millise
 image and stage (``bench/stages.py``). Results go to ``bench/results/latest.json`` and
 ``latest.md``, and the Markdown is printed.
 
+While each auditor run goes, the monitor also times a probe workload and counts the image rows
+stored, in 5-second windows (``bench/pace.py``), so that the 10,000 -> 100,000 scaling check can
+compare the runs in the machine's fast state; ``bench/report.py`` turns the results into the
+target checks and the tables.
+
 Throughput is *image URLs per second*: every URL of the list handled (fetched and examined, or
 listed with the reason it was not) divided by the wall time of the whole command, start-up and
 the page crawl included. Both tools get the same URL list; img2dataset refuses some by design
@@ -51,6 +56,7 @@ import sitegen
 from correctness import compare, load_jsonl
 from measure import Measured, run_measured
 from nginx import NginxMissingError, NginxServer
+from report import AUDIT_RUNS, AUDITOR_KEYS, FULL_AGREEMENT, markdown, target_checks
 
 BENCH: Final = Path(__file__).resolve().parent
 REPO: Final = BENCH.parent
@@ -59,24 +65,6 @@ PYTHON: Final = REPO / ".venv" / "bin" / "python"
 DEFAULT_SCENARIOS: Final = "realistic:1000,realistic:10000,small:1000,1mp:1000"
 CONCURRENCY: Final = 32
 """Requests in flight per host: the crawler's image-worker count (``IMAGE_WORKERS``)."""
-TARGETS: Final = {
-    # scenario mix -> minimum ratio auditor/img2dataset (issue 7), faces off
-    "realistic": 1.5,
-    "small": 1.35,
-    "1mp": 1.75,
-}
-FACES_ON_TARGET: Final = 1.0
-"""Minimum ratio with face detection on, realistic mix."""
-RSS_LIMIT_MB: Final = 200.0
-RSS_LIMIT_12MP_MB: Final = 400.0
-SCALE_SPEED_LOSS: Final = 0.05
-"""Largest throughput loss allowed from the second-largest to the largest realistic run."""
-SCALE_MEMORY_GROWTH: Final = 0.15
-_AUDIT_RUNS: Final = (("nofaces", False), ("faces", True))
-"""The auditor runs of a scenario: result key suffix, face detection on."""
-_AUDITOR_KEYS: Final = tuple(f"auditor_{key}" for key, _ in _AUDIT_RUNS)
-"""The scenario keys of the auditor runs' figures (a run left out has no key)."""
-FULL_AGREEMENT: Final = 100.0
 _R = TypeVar("_R")
 
 
@@ -107,6 +95,7 @@ class AuditRun:
             "db_rows": self.db_rows,
             "db_rows_per_s": round(self.db_rows / m.wall_s, 1),
             "correctness": self.agreement,
+            "probe_ms": None if m.probe_ms is None else round(m.probe_ms, 3),
         }
 
 
@@ -158,6 +147,30 @@ def count_rows(db: Path) -> int:
         )
 
 
+def stored_images(db: Path) -> Callable[[], int | None]:
+    """A progress counter for a running audit: the image rows its database holds so far.
+
+    Every URL of the list ends as one ``images`` row (fetched and examined, or listed with the
+    reason it was not), written in batches. ``None`` while the database or its tables do not
+    exist yet; each call opens its own short read-only connection, so it never holds back the
+    writer or a WAL checkpoint.
+    """
+
+    def count() -> int | None:
+        try:
+            connection = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1.0)
+        except sqlite3.Error:
+            return None
+        try:
+            return int(connection.execute("SELECT COUNT(*) FROM images").fetchone()[0])
+        except sqlite3.Error:
+            return None
+        finally:
+            connection.close()
+
+    return count
+
+
 def run_auditor(
     site_dir: Path, truth: dict[str, Any], base_url: str, work: Path, *, faces: bool
 ) -> AuditRun:
@@ -171,7 +184,7 @@ def run_auditor(
     env = dict(os.environ)
     command = [str(AUDITOR), "crawl", "-c", str(config), "--db", str(db), "--quiet"]
     print(f"  auditor crawl ({label})", file=sys.stderr)
-    measured = run_measured(command, env=env)
+    measured = run_measured(command, env=env, progress=stored_images(db))
     if measured.returncode not in (0, 1):
         raise RuntimeError(f"auditor crawl failed ({measured.returncode}): {measured.stderr}")
     exported = subprocess.run(  # noqa: S603 - our own CLI
@@ -199,6 +212,7 @@ def auditor_figures(runs: list[AuditRun], urls: int) -> dict[str, object]:
     """The median run's figures, every run's throughput, and the worst run's correctness."""
     figures = _median_run(runs, lambda run: run.measured.wall_s).as_json(urls)
     figures["urls_per_s_runs"] = [round(urls / run.measured.wall_s, 1) for run in runs]
+    figures["windows_runs"] = [[w.as_json() for w in run.measured.windows] for run in runs]
     worst = min(runs, key=lambda run: float(str(run.agreement["percent"])))
     figures["correctness"] = worst.agreement
     return figures
@@ -237,7 +251,7 @@ def run_scenario(
         urls = sitegen.write_url_lists(site_dir, base)
         print(f"scenario {mix}:{images} served at {base}", file=sys.stderr)
         result["urls"] = len(urls)
-        selected = [(key, faces) for key, faces in _AUDIT_RUNS
+        selected = [(key, faces) for key, faces in AUDIT_RUNS
                     if args.faces in ("both", "on" if faces else "off")]  # fmt: skip
         runs: dict[str, list[AuditRun]] = {key: [] for key, _ in selected}
         defaults: list[img2dataset_runner.Img2datasetResult] = []
@@ -267,132 +281,6 @@ def run_scenario(
         if stages:
             result["stages"] = run_stages(base, truth, scratch)
     return result
-
-
-# --- report -----------------------------------------------------------------------------------
-
-
-def _fmt(value: object, digits: int = 0) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.{digits}f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def _throughput(run: dict[str, Any]) -> str:
-    """URLs/s of the median run, with the range over the rounds when there were several."""
-    rounds = run.get("urls_per_s_runs", [])
-    spread = f" ({min(rounds):,.0f}-{max(rounds):,.0f})" if len(rounds) > 1 else ""
-    return _fmt(run["urls_per_s"]) + spread
-
-
-def markdown(results: dict[str, Any]) -> str:
-    """The Markdown tables of ``latest.md`` (also printed)."""
-    env = results["environment"]
-    lines = [
-        f"Benchmark of {results['started_at']} on {env['cpus']} CPUs ({env['machine']}, "
-        f"Python {env['python']}, nginx {env['nginx']}, img2dataset {env['img2dataset']}); "
-        f"seed {results['seed']}"
-        + (
-            f"; median of {results['repeat']} interleaved rounds per tool, range in brackets."
-            if results.get("repeat", 1) > 1
-            else "."
-        ),
-        "",
-        "| scenario | tool | URLs/s | vs img2dataset | fetched | CPU ms/URL | peak RSS/process "
-        "MB | peak tree RSS MB | DB rows/s | correct |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for scenario in results["scenarios"]:
-        name = f"{scenario['mix']} {scenario['images']:,}"
-        for key, label, ratio in (
-            ("auditor_nofaces", "auditor, faces off", scenario.get("ratio_nofaces")),
-            ("auditor_faces", "auditor, faces on", scenario.get("ratio_faces")),
-        ):
-            if key not in scenario:
-                continue
-            run = scenario[key]
-            lines.append(
-                f"| {name} | {label} | {_throughput(run)} | "
-                f"{_fmt(ratio, 2) + 'x' if ratio else '-'} | {_fmt(run['images_fetched'])} | "
-                f"{_fmt(run['cpu_ms_per_image'], 1)} | {_fmt(run['peak_rss_mb'])} | "
-                f"{_fmt(run['peak_tree_rss_mb'])} | {_fmt(run['db_rows_per_s'])} | "
-                f"{run['correctness']['percent']:.1f} % |"
-            )
-        for key, label in (("img2dataset", "img2dataset, defaults"),
-                           ("img2dataset_no_resize", "img2dataset, resize_mode=no")):  # fmt: skip
-            if key in scenario:
-                run = scenario[key]
-                lines.append(
-                    f"| {name} | {label} | {_throughput(run)} | 1.00x | "
-                    f"{_fmt(run['successes'])} | "
-                    f"{_fmt(1000 * run['cpu_s'] / max(run['urls'], 1), 1)} | "
-                    f"{_fmt(run['peak_rss_mb'])} | {_fmt(run['peak_tree_rss_mb'])} | - | - |"
-                )
-    stages = next((s["stages"] for s in results["scenarios"] if "stages" in s), None)
-    if stages:
-        lines += [
-            "",
-            f"CPU ms per image by stage ({stages['images']:,} images, faces on; "
-            "`bench/stages.py`: one in-process audit, thread CPU time per stage):",
-            "",
-            "| " + " | ".join(stages["cpu_ms_per_image"]) + " | total |",
-            "| " + " | ".join("---:" for _ in stages["cpu_ms_per_image"]) + " | ---: |",
-            "| "
-            + " | ".join(f"{v:.2f}" for v in stages["cpu_ms_per_image"].values())
-            + f" | {stages['total_cpu_ms_per_image']:.2f} |",
-        ]
-    checks = results.get("targets", [])
-    if checks:
-        lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
-        lines += [f"| {c['target']} | {c['measured']} | {'yes' if c['met'] else 'no'} |"
-                  for c in checks]  # fmt: skip
-    return "\n".join(lines) + "\n"
-
-
-def _check(target: str, measured: str, met: bool) -> dict[str, object]:
-    return {"target": target, "measured": measured, "met": met}
-
-
-def target_checks(scenarios: list[dict[str, Any]]) -> list[dict[str, object]]:
-    """The issue's targets, evaluated on what was measured in this run."""
-    checks: list[dict[str, object]] = []
-    for scenario in scenarios:
-        name = f"{scenario['mix']} {scenario['images']:,}"
-        ratio = scenario.get("ratio_nofaces")
-        if ratio is not None and scenario["mix"] in TARGETS:
-            wanted = TARGETS[scenario["mix"]]
-            target = f"{name}: faces off >= {wanted}x img2dataset"
-            checks.append(_check(target, f"{ratio:.3f}x", ratio >= wanted))
-        ratio = scenario.get("ratio_faces")
-        if ratio is not None and scenario["mix"] == "realistic":
-            target = f"{name}: faces on >= {FACES_ON_TARGET}x img2dataset"
-            checks.append(_check(target, f"{ratio:.3f}x", ratio >= FACES_ON_TARGET))
-        limit = RSS_LIMIT_12MP_MB if scenario["mix"] == "realistic" else RSS_LIMIT_MB
-        for key in _AUDITOR_KEYS:
-            if key not in scenario:
-                continue
-            rss = scenario[key]["peak_rss_mb"]
-            target = f"{name} {key}: peak RSS per process <= {limit:.0f} MB"
-            checks.append(_check(target, f"{rss:.0f} MB", rss <= limit))
-            percent = scenario[key]["correctness"]["percent"]
-            target = f"{name} {key}: correctness 100 %"
-            checks.append(_check(target, f"{percent:.2f} %", percent == FULL_AGREEMENT))
-    realistic = sorted((s for s in scenarios if s["mix"] == "realistic"), key=lambda s: s["images"])
-    if len(realistic) > 1:
-        small, large = realistic[-2], realistic[-1]
-        span = f"{small['images']:,} -> {large['images']:,}"
-        for key in _AUDITOR_KEYS:
-            if key not in small or key not in large:
-                continue
-            speed = large[key]["urls_per_s"] / small[key]["urls_per_s"] - 1
-            memory = large[key]["peak_rss_mb"] / small[key]["peak_rss_mb"] - 1
-            target = f"{span} {key}: throughput within {SCALE_SPEED_LOSS:.0%}"
-            checks.append(_check(target, f"{speed:+.1%}", speed >= -SCALE_SPEED_LOSS))
-            target = f"{span} {key}: memory growth within {SCALE_MEMORY_GROWTH:.0%}"
-            checks.append(_check(target, f"{memory:+.1%}", memory <= SCALE_MEMORY_GROWTH))
-    return checks
 
 
 def nginx_version() -> str:
@@ -485,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.results / "latest.md").write_text(table)
     print(table)
     failed = [s for s in results["scenarios"]
-              for k in _AUDITOR_KEYS
+              for k in AUDITOR_KEYS
               if k in s and s[k]["correctness"]["percent"] < FULL_AGREEMENT]  # fmt: skip
     return 1 if failed else 0
 
