@@ -25,7 +25,7 @@ image and stage (``bench/stages.py``). Results go to ``bench/results/latest.json
 
 While each auditor run goes, the monitor also times a probe workload and counts the image rows
 stored, in 5-second windows (``bench/pace.py``), so that the 10,000 -> 100,000 scaling check can
-compare the runs in the machine's fast state; ``bench/report.py`` turns the results into the
+compare the runs in the machine's fast state; ``bench/summary.py`` turns the results into the
 target checks and the tables.
 
 Throughput is *image URLs per second*: every URL of the list handled (fetched and examined, or
@@ -56,7 +56,7 @@ import sitegen
 from correctness import compare, load_jsonl
 from measure import Measured, run_measured
 from nginx import NginxMissingError, NginxServer
-from report import AUDIT_RUNS, AUDITOR_KEYS, FULL_AGREEMENT, markdown, target_checks
+from summary import AUDIT_RUNS, AUDITOR_KEYS, FULL_AGREEMENT, markdown, target_checks
 
 BENCH: Final = Path(__file__).resolve().parent
 REPO: Final = BENCH.parent

@@ -13,8 +13,8 @@ import pytest
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
-import report  # noqa: E402 - bench/ is not a package
 import run  # noqa: E402
+import summary  # noqa: E402 - bench/ is not a package
 from pace import PaceRecorder, Window, fast_rate, probe_ms  # noqa: E402
 
 
@@ -116,7 +116,7 @@ def test_scaling_is_judged_in_the_fast_state_when_the_end_to_end_rates_disagree(
         98.0,
         [windows((5, 1, FAST), *[(5, 690, FAST)] * 30, *[(5, 420, SLOW)] * 60, (1, 1, FAST))],
     )
-    check = scale_check(report.target_checks([small, large]))
+    check = scale_check(summary.target_checks([small, large]))
     assert check["met"] is True
     assert str(check["measured"]).startswith("-1.4% in the fast state (140 -> 138 URLs/s")
     assert "slow 0% and 67% of the time" in str(check["measured"])
@@ -126,7 +126,7 @@ def test_scaling_is_judged_in_the_fast_state_when_the_end_to_end_rates_disagree(
 def test_a_real_loss_in_the_fast_state_fails_the_scaling_target() -> None:
     small = scenario(10_000, 140.0, [windows((5, 1, FAST), *[(5, 700, FAST)] * 10, (1, 1, FAST))])
     large = scenario(100_000, 120.0, [windows((5, 1, FAST), *[(5, 600, FAST)] * 20, (1, 1, FAST))])
-    check = scale_check(report.target_checks([small, large]))
+    check = scale_check(summary.target_checks([small, large]))
     assert check["met"] is False
     assert str(check["measured"]).startswith("-14.3% in the fast state")
 
@@ -134,7 +134,7 @@ def test_a_real_loss_in_the_fast_state_fails_the_scaling_target() -> None:
 def test_without_windows_the_end_to_end_rates_decide() -> None:
     small = scenario(10_000, 140.0, [])
     large = scenario(100_000, 135.0, [])
-    check = scale_check(report.target_checks([small, large]))
+    check = scale_check(summary.target_checks([small, large]))
     assert check["met"] is True
     assert check["measured"] == "-3.6% end to end (no fast spell in both runs)"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
-import report  # noqa: E402 - bench/ is not a package
 import run  # noqa: E402
+import summary  # noqa: E402 - bench/ is not a package
 from measure import Measured  # noqa: E402
 
 URLS = 1000
@@ -40,8 +40,8 @@ def test_the_worst_rounds_correctness_is_reported() -> None:
 
 
 def test_the_table_shows_the_range_of_several_rounds_only() -> None:
-    assert report._throughput({"urls_per_s": 80.0, "urls_per_s_runs": [80.0, 100.0, 50.0]}) == (
+    assert summary._throughput({"urls_per_s": 80.0, "urls_per_s_runs": [80.0, 100.0, 50.0]}) == (
         "80 (50-100)"
     )
-    assert report._throughput({"urls_per_s": 80.0, "urls_per_s_runs": [80.0]}) == "80"
-    assert report._throughput({"urls_per_s": 80.0}) == "80"
+    assert summary._throughput({"urls_per_s": 80.0, "urls_per_s_runs": [80.0]}) == "80"
+    assert summary._throughput({"urls_per_s": 80.0}) == "80"
