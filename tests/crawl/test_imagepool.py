@@ -11,6 +11,7 @@ import asyncio
 import operator
 import os
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -54,13 +55,16 @@ def site(site_server: Callable[[str | Path], SiteServer], tmp_path: Path) -> Sit
 
 
 def with_pool(
-    work: Callable[[ImagePool, Fetcher], Awaitable[_T]], processes: int = 1, **options: int
+    work: Callable[[ImagePool, Fetcher], Awaitable[_T]],
+    processes: int = 1,
+    setup: WorkerSetup = SETUP,
+    **options: int,
 ) -> _T:
     """Run ``work`` with a fresh pool and a fetcher trusting loopback, in a new event loop."""
 
     async def main() -> _T:
         async with (
-            ImagePool(SETUP, processes, **options) as pool,
+            ImagePool(setup, processes, **options) as pool,
             Fetcher(user_agent=UA, limits=LIMITS) as fetcher,
         ):
             fetcher.trust_targets(["http://127.0.0.1/"])
@@ -121,16 +125,21 @@ def test_calls_return_values_and_raise_what_the_function_raised() -> None:
 
 def _fork_servers() -> set[int]:
     """Pids of this process's children that run ``multiprocessing``'s fork server."""
-    servers = set()
+    return _children(os.getpid(), b"multiprocessing.forkserver")
+
+
+def _children(parent: int, command_part: bytes = b"") -> set[int]:
+    """Pids of ``parent``'s children whose command line contains ``command_part``."""
+    children = set()
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            parent = int(stat.read_text().rpartition(")")[2].split()[1])
+            parent_of = int(stat.read_text().rpartition(")")[2].split()[1])
             command = (stat.parent / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):  # the process ended meanwhile
             continue
-        if parent == os.getpid() and b"multiprocessing.forkserver" in command:
-            servers.add(int(stat.parent.name))
-    return servers
+        if parent_of == parent and command_part in command:
+            children.add(int(stat.parent.name))
+    return children
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
@@ -144,6 +153,28 @@ def test_workers_are_forked_from_the_server_started_ahead() -> None:
 
     assert with_pool(work) == server
     assert _fork_servers() == {server}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts threads in /proc")
+@pytest.mark.parametrize(
+    ("inline_examine_bytes", "worker_threads"),
+    [(len(PHOTO), 1), (len(PHOTO) - 1, 2)],
+    ids=["on-the-event-loop", "on-the-extraction-thread"],
+)
+def test_images_up_to_the_inline_size_are_examined_on_the_workers_event_loop(
+    site: SiteServer, inline_examine_bytes: int, worker_threads: int
+) -> None:
+    """The worker's extraction thread is started by the first larger body, not before."""
+    setup = replace(SETUP, inline_examine_bytes=inline_examine_bytes)
+
+    async def work(pool: ImagePool, fetcher: Fetcher) -> tuple[FetchResult, list[int]]:
+        result = await fetcher.fetch(f"{site.base_url}/photo.jpg", max_bytes=10**7, via=pool.send)
+        workers = [pid for server in _fork_servers() for pid in _children(server)]
+        return result, [len(list(Path(f"/proc/{pid}/task").iterdir())) for pid in workers]
+
+    result, threads = with_pool(work, setup=setup)
+    assert result.facts == extract_image(PHOTO, SETUP.extract)
+    assert threads == [worker_threads]
 
 
 def test_a_worker_is_replaced_after_its_quota_of_jobs_and_nothing_is_lost(
