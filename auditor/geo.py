@@ -99,6 +99,11 @@ def _read_gazetteer(path: Path) -> Gazetteer:
     return gazetteer.load(path, gazetteer.default_cache_dir())
 
 
+def gazetteer_loaded() -> bool:
+    """Whether the gazetteer has been loaded (or found missing), so a look-up cannot block."""
+    return _load_gazetteer.cache_info().currsize > 0
+
+
 def _nearest() -> Gazetteer | None:
     """Return the gazetteer, loading it on the first call; None when its data file is missing."""
     with _load_lock:  # concurrent first calls would each read the data file

@@ -71,7 +71,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from auditor.geo import gps_region, locate
+from auditor.geo import gazetteer_loaded, gps_region, locate
 from auditor.model import PageRecord, frozen_map
 
 __all__ = [
@@ -88,6 +88,7 @@ __all__ = [
     "PageLocale",
     "cctld",
     "estimate",
+    "gazetteer_loaded",
     "gps_region",
 ]
 
