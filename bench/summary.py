@@ -49,8 +49,9 @@ def _throughput(run: dict[str, Any]) -> str:
 def markdown(results: dict[str, Any]) -> str:
     """The Markdown tables of ``latest.md`` (also printed)."""
     env = results["environment"]
+    cpu = env.get("cpu", "model not recorded")  # results written before it was
     lines = [
-        f"Benchmark of {results['started_at']} on {env['cpus']} CPUs ({env['machine']}, "
+        f"Benchmark of {results['started_at']} on {env['cpus']} CPUs ({cpu}, {env['machine']}, "
         f"Python {env['python']}, nginx {env['nginx']}, img2dataset {env['img2dataset']}); "
         f"seed {results['seed']}"
         + (

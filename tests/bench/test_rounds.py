@@ -45,3 +45,14 @@ def test_the_table_shows_the_range_of_several_rounds_only() -> None:
     )
     assert summary._throughput({"urls_per_s": 80.0, "urls_per_s_runs": [80.0]}) == "80"
     assert summary._throughput({"urls_per_s": 80.0}) == "80"
+
+
+def test_the_tables_name_the_processor_and_read_results_recorded_before_it_was() -> None:
+    environment = {"cpus": 2, "machine": "x86_64", "python": "3.11.7", "nginx": "1.22.1",
+                   "img2dataset": "1.47.0"}  # fmt: skip
+    results = {"started_at": "2026-11-23T17:00:00+00:00", "seed": 7, "scenarios": []}
+    old = summary.markdown({**results, "environment": environment})
+    new = summary.markdown({**results, "environment": {**environment, "cpu": "AMD EPYC"}})
+    assert old.startswith("Benchmark of 2026-11-23T17:00:00+00:00 on 2 CPUs (model not recorded,")
+    assert new.startswith("Benchmark of 2026-11-23T17:00:00+00:00 on 2 CPUs (AMD EPYC, x86_64,")
+    assert run.cpu_model().strip()  # this machine's, read from /proc/cpuinfo where there is one
