@@ -43,7 +43,9 @@ def _throughput(run: dict[str, Any]) -> str:
     """URLs/s of the median run, with the range over the rounds when there were several."""
     rounds = run.get("urls_per_s_runs", [])
     spread = f" ({min(rounds):,.0f}-{max(rounds):,.0f})" if len(rounds) > 1 else ""
-    return _fmt(run["urls_per_s"]) + spread
+    # The rounds are recorded to 0.1; the median is rounded alike first, so that it is shown as
+    # one of them (68.54 would show as 69 beside a recorded 68.5 shown as 68).
+    return _fmt(round(float(run["urls_per_s"]), 1)) + spread
 
 
 def markdown(results: dict[str, Any]) -> str:

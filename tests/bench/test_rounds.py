@@ -56,3 +56,9 @@ def test_the_tables_name_the_processor_and_read_results_recorded_before_it_was()
     assert old.startswith("Benchmark of 2026-11-23T17:00:00+00:00 on 2 CPUs (model not recorded,")
     assert new.startswith("Benchmark of 2026-11-23T17:00:00+00:00 on 2 CPUs (AMD EPYC, x86_64,")
     assert run.cpu_model().strip()  # this machine's, read from /proc/cpuinfo where there is one
+
+
+def test_the_median_is_shown_as_the_round_it_is() -> None:
+    """img2dataset's median is recorded unrounded, its rounds to 0.1: 68.54 is the round 68.5."""
+    shown = summary._throughput({"urls_per_s": 68.538, "urls_per_s_runs": [60.9, 68.5]})
+    assert shown == "68 (61-68)"
