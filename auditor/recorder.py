@@ -220,10 +220,11 @@ class AuditSink:
         # The first look-up loads the gazetteer (0.4-1.2 s): off the event loop, and before
         # _locate, whose own look-up of the same position then finds it loaded. Later ones take
         # 0.03-0.4 ms, less than handing them to a thread.
-        country = None
-        if gps is not None and gazetteer_loaded():
+        if gps is None:
+            country = None
+        elif gazetteer_loaded():
             country = gps_region(*gps)[0]
-        elif gps is not None:
+        else:
             country = (await asyncio.to_thread(gps_region, *gps))[0]
         located = self._locate(image, target, gps)
         image = replace(
