@@ -109,6 +109,15 @@ def fetch_limits(settings: CrawlSettings) -> FetchLimits:
     )
 
 
+def extract_limits(settings: CrawlSettings) -> ExtractLimits:
+    """Return the extractors' bounds from the ``crawl:`` settings of audit.yaml."""
+    return ExtractLimits(
+        max_pixels=settings.max_pixels,
+        reduce_to=settings.face_detection_size,
+        detect_faces=settings.detect_faces,
+    )
+
+
 def _counters(progress: RunProgress) -> RunCounters:
     pages, images = progress.counts["pages"], progress.counts["images"]
     by_outcome, by_severity, passes = progress.evaluator.totals()
@@ -199,9 +208,6 @@ async def _crawl(
         store.forget_page_skips(run_id)  # the pages are crawled again and record them again
         done = store.image_urls(run_id)
     limits = fetch_limits(settings)
-    extract_limits = ExtractLimits(
-        max_pixels=settings.max_pixels, detect_faces=settings.detect_faces
-    )
     with store.writer(run_id) as writer:
         writer.track_progress(lambda: state.checkpoint(last_key=None, rows=images.images))
         if checkpoint is None:
@@ -209,7 +215,9 @@ async def _crawl(
                 writer.add_findings(evaluator.run(Subject.DECLARATION, {}))
 
         async with AsyncExitStack() as network:
-            setup = WorkerSetup(user_agent=USER_AGENT, limits=limits, extract=extract_limits)
+            setup = WorkerSetup(
+                user_agent=USER_AGENT, limits=limits, extract=extract_limits(settings)
+            )
             pool = await network.enter_async_context(
                 image_pool(setup, options.workers or os.cpu_count() or 1)
             )

@@ -210,6 +210,8 @@ class CrawlSettings(_Strict):
     max_pixels: Annotated[int, Field(ge=1)] = 89_478_485
     allow_private_addresses: bool = False  # let any host be on a private address (docs/limits.md)
     detect_faces: bool = True  # off: image.faces is missing, so face rules never pass
+    # Longest side of the face detector's decode: recall on small faces against CPU (docs/faces.md)
+    face_detection_size: Annotated[int, Field(ge=128, le=960)] = 512
 
 
 class SpawningRegistry(_Strict):

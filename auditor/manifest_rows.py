@@ -16,14 +16,14 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 
 from auditor.aggregates import DatasetTally
-from auditor.audit import in_pool
+from auditor.audit import extract_limits, in_pool
 from auditor.config import AuditConfig
 from auditor.crawl.crawler import evidence_headers
 from auditor.crawl.fetcher import Fetcher, FetchResult, utc_now_iso
 from auditor.crawl.origins import REFUSALS, OwnRobotsGate
 from auditor.crawl.urls import origin_of
 from auditor.evaluator import RuleEvaluator
-from auditor.extract import ExtractLimits, ImageFacts, extract_image
+from auditor.extract import ImageFacts, extract_image
 from auditor.facts import SiteFacts, image_facts, site_facts
 from auditor.jurisdiction import estimate, gps_region
 from auditor.manifest import ManifestItem, ManifestRow, RowProblem
@@ -120,9 +120,7 @@ class RowAuditor:
         self.writer = writer
         self.observer = observer
         self.live = live
-        self.limits = ExtractLimits(
-            max_pixels=config.crawl.max_pixels, detect_faces=config.crawl.detect_faces
-        )
+        self.limits = extract_limits(config.crawl)
         targets = config.targets
         self.declared = {origin_of(t.url): t.jurisdictions for t in targets}
         self.categories = {origin_of(t.url): t.categories or None for t in targets}

@@ -367,6 +367,12 @@ def test_lowercase_jurisdiction_key_in_lawful_basis_is_rejected(tmp_path: Path) 
         pytest.param("crawl: {delay: 61}\n", "crawl.delay:", id="delay-too-long"),
         pytest.param("crawl: {total_timeout: 0}\n", "crawl.total_timeout:", id="zero-timeout"),
         pytest.param("crawl: {max_page_bytes: 10}\n", "crawl.max_page_bytes:", id="tiny-cap"),
+        pytest.param(
+            "crawl: {face_detection_size: 127}\n", "crawl.face_detection_size:", id="faces-tiny"
+        ),
+        pytest.param(
+            "crawl: {face_detection_size: 961}\n", "crawl.face_detection_size:", id="faces-huge"
+        ),
         pytest.param("crawler: [a, b]\n", "crawler: expected a mapping", id="section-not-map"),
     ],
 )
@@ -383,6 +389,8 @@ def test_out_of_range_values(tmp_path: Path, text: str, start: str) -> None:
         pytest.param("crawler: {retention_days: null}\n", id="retention-null"),
         pytest.param("crawl: {delay: 0, max_redirects: 0}\n", id="no-delay-no-redirects"),
         pytest.param("crawl: {per_host_concurrency: 64, delay: 60}\n", id="upper-bounds"),
+        pytest.param("crawl: {face_detection_size: 128}\n", id="faces-smallest"),
+        pytest.param("crawl: {face_detection_size: 960}\n", id="faces-largest"),
     ],
 )
 def test_boundary_values_are_accepted(tmp_path: Path, text: str) -> None:

@@ -48,10 +48,13 @@ def tags() -> dict[str, tuple[str, ...]]:
     return {rule.id: rule.tags for rule in load_packs(None).rules}
 
 
-def audit(declaration: str, site: SiteServer, workdir: Path) -> dict[str, list[dict[str, Any]]]:
-    """Audit the faces site with a declaration; return the exported findings and images."""
+def audit(
+    declaration: str, site: SiteServer, workdir: Path, **crawl: object
+) -> dict[str, list[dict[str, Any]]]:
+    """Audit the faces site with a declaration (and ``crawl:`` settings); return the exports."""
     config = yaml.safe_load((DECLARATIONS / declaration).read_text(encoding="utf-8"))
     config["targets"] = [site.url("/")]
+    config.setdefault("crawl", {}).update(crawl)
     path = workdir / "audit.yaml"
     path.write_text(yaml.safe_dump(config), encoding="utf-8")
     db = str(workdir / "audit.db")
@@ -86,11 +89,21 @@ def test_faces_are_detected_on_the_crawled_images(
 ) -> None:
     faces = {image["url"]: image["faces"] for image in clearview["images"]}
     assert faces[site.url("/img/portrait.jpg")] == 1
-    assert faces[site.url("/img/group.jpg")] >= 2
+    assert faces[site.url("/img/group.jpg")] == 3
     assert faces[site.url("/img/noface.jpg")] == 0
     portrait = next(i for i in clearview["images"] if i["url"].endswith("portrait.jpg"))
     assert len(portrait["face_boxes"]) == 1
     assert portrait["face_detector"].startswith("yuface")
+    assert "decode<=512px" in portrait["face_detector"]
+
+
+def test_the_face_detection_size_setting_reaches_the_detector(
+    site: SiteServer, tmp_path: Path
+) -> None:
+    exported = audit("clearview-like.yaml", site, tmp_path, face_detection_size=384)
+    group = next(i for i in exported["images"] if i["url"].endswith("group.jpg"))
+    assert "decode<=384px" in group["face_detector"]
+    assert group["faces"] == 2  # the 50 px profile is 30 px in a 384 px decode: not found
 
 
 @pytest.mark.parametrize("finding", ICO_FINDINGS)

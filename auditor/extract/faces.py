@@ -12,7 +12,8 @@ Detector
     ``yuface`` (libfacedetection's YuNet CNN, weights compiled into a 0.5 MB wheel, BSD-3-Clause,
     x86-64 wheels only; see ``docs/faces.md`` for why this one and the measurements). It runs on
     :attr:`ImageContext.reduced` (the RGB decode made for it, longest side ``reduce_to`` = 512
-    by default; see :mod:`auditor.extract.pixels`), converted to the contiguous BGR array the
+    by default, the audit.yaml setting ``crawl.face_detection_size``; see
+    :mod:`auditor.extract.pixels`), converted to the contiguous BGR array the
     library expects. Boxes are mapped back to the full-size pixel grid (``context.width`` x
     ``context.height``, as stored: EXIF orientation is not applied, like the ``width`` and
     ``height`` facts; YuNet finds faces turned by 90 or 180 degrees too, so sideways-stored photos
@@ -51,7 +52,7 @@ from typing import Any, Final
 
 from PIL import Image
 
-from auditor.extract.imagefacts import FaceBox, FaceFacts, ImageContext, ImageFacts
+from auditor.extract.imagefacts import ExtractLimits, FaceBox, FaceFacts, ImageContext, ImageFacts
 
 CONFIDENCE_THRESHOLD: Final = 0.7
 """Lowest detector confidence kept (0..1), chosen on the labelled set in ``bench/faces``.
@@ -75,7 +76,11 @@ for such images is 0 faces, without handing degenerate arrays (1x1, a 5000x20 st
 512x2) to native code."""
 
 _MAX_DETECTOR_SIDE: Final = 960
-"""``yuface`` warns above this size; only reachable with a non-default ``reduce_to``."""
+"""``yuface`` warns above this size; ``crawl.face_detection_size`` stops there, so only
+``ExtractLimits(reduce_to=...)`` set by a program reaches it."""
+
+DEFAULT_DECODE_SIDE: Final = ExtractLimits().reduce_to
+"""The default longest side of the detector's decode (``crawl.face_detection_size``)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,9 @@ def extract_faces(context: ImageContext, facts: ImageFacts) -> ImageFacts:
     """Record the faces in the reduced decode; ``None`` without pixels, detector or the switch."""
     if context.reduced is None or not context.limits.detect_faces:
         return facts
-    found = detect_faces(context.reduced, (context.width, context.height))
+    found = detect_faces(
+        context.reduced, (context.width, context.height), decode_side=context.limits.reduce_to
+    )
     if found is None:
         return facts
     return replace(facts, faces=found)
@@ -102,18 +109,24 @@ def faces_available() -> bool:
 
 
 def detect_faces(
-    reduced: Image.Image, size: tuple[int, int], threshold: float = CONFIDENCE_THRESHOLD
+    reduced: Image.Image,
+    size: tuple[int, int],
+    threshold: float = CONFIDENCE_THRESHOLD,
+    *,
+    decode_side: int = DEFAULT_DECODE_SIDE,
 ) -> FaceFacts | None:
     """Detect faces in ``reduced`` and return them in the coordinates of a ``size`` image.
 
-    ``size`` is (width, height) of the full image ``reduced`` was decoded from. ``threshold``
-    exists for the evaluation in ``bench/faces``; the extractor always uses
+    ``size`` is (width, height) of the full image ``reduced`` was decoded from, and
+    ``decode_side`` the longest side it was decoded to at most (``ExtractLimits.reduce_to``);
+    the detector's name records it, since it decides how small a face can be found.
+    ``threshold`` exists for the evaluation in ``bench/faces``; the extractor always uses
     :data:`CONFIDENCE_THRESHOLD`. Returns ``None`` when ``yuface`` cannot be imported.
     """
     detector = _detector()
     if detector is None:
         return None
-    name = f"{detector.name}, conf>={threshold:.2f}"
+    name = f"{detector.name}, decode<={decode_side}px, conf>={threshold:.2f}"
     if min(reduced.size) < MIN_SIDE:
         return FaceFacts(count=0, boxes=(), detector=name)
     # Imported here: the crawling process imports this module but never detects; NumPy would

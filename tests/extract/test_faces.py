@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from auditor.extract import EXTRACTORS, ExtractLimits, extract_image
+from auditor.extract import DEFAULT_LIMITS, EXTRACTORS, ExtractLimits, extract_image
 from auditor.extract import faces as faces_module
 from auditor.extract.faces import (
     CONFIDENCE_THRESHOLD,
@@ -54,8 +54,8 @@ def face_bytes(name: str) -> bytes:
     return (FACES / name).read_bytes()
 
 
-def faces_of(data: bytes) -> FaceFacts:
-    facts = extract_image(data)
+def faces_of(data: bytes, limits: ExtractLimits = DEFAULT_LIMITS) -> FaceFacts:
+    facts = extract_image(data, limits)
     assert facts.error is None
     assert facts.faces is not None
     return facts.faces
@@ -86,7 +86,28 @@ def test_portrait_has_one_face_over_the_known_region() -> None:
     assert CONFIDENCE_THRESHOLD <= box.confidence <= 1.0
     assert found.detector.startswith("yuface ")
     assert "YuNet" in found.detector
-    assert found.detector.endswith(f"conf>={CONFIDENCE_THRESHOLD:.2f}")
+    assert found.detector.endswith(f", decode<=512px, conf>={CONFIDENCE_THRESHOLD:.2f}")
+
+
+def test_a_smaller_decode_misses_the_small_profile_face_and_says_so() -> None:
+    # group.jpg is 640 px square; its three-quarter profile is 50 px wide.
+    smaller = faces_of(face_bytes("group.jpg"), ExtractLimits(reduce_to=384))
+    assert smaller.count == 2
+    assert "decode<=384px" in smaller.detector
+    assert faces_of(face_bytes("group.jpg")).count == 3
+
+
+def test_a_larger_decode_finds_faces_the_default_one_shrinks_too_far() -> None:
+    canvas = Image.new("RGB", (1280, 1280), (128, 128, 128))
+    with Image.open(FACES / "group.jpg") as group:
+        canvas.paste(group.convert("RGB"), (0, 0))
+    data = encode(canvas, "PNG")
+    assert faces_of(data).count == 2  # at 512 px the profile is 20 px wide
+    larger = faces_of(data, ExtractLimits(reduce_to=960))
+    assert larger.count == 3
+    assert "decode<=960px" in larger.detector
+    for label in GROUP_FACES:
+        assert max(iou(as_box(box), label) for box in larger.boxes) >= 0.4, label
 
 
 def test_group_counts_the_three_people_and_not_the_cat() -> None:
@@ -192,7 +213,7 @@ def test_boxes_are_clamped_and_those_outside_are_dropped(monkeypatch: pytest.Mon
     assert found is not None
     # x scales by 2 and y by 3; the third box is wholly outside, the fourth below 0.7.
     assert found.boxes == (FaceBox(0, 0, 80, 165, 0.95), FaceBox(300, 270, 100, 30, 0.8))
-    assert found.detector == f"fake 1.0, conf>={CONFIDENCE_THRESHOLD:.2f}"
+    assert found.detector == f"fake 1.0, decode<=512px, conf>={CONFIDENCE_THRESHOLD:.2f}"
 
 
 def test_the_number_of_boxes_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
