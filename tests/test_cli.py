@@ -178,3 +178,34 @@ def test_verbose_logs_every_skip(tmp_path: Path, demo_site: SiteServer) -> None:
     assert f"skip page {demo_site.url('/private/admin.html')}: robots_disallowed" in result.stderr
     assert "skip image" in result.stderr
     assert "run 1: writing to" in result.stderr  # plain log lines when not on a terminal
+
+
+def test_a_finished_crawl_leaves_nothing_but_the_database(
+    tmp_path: Path, demo_site: SiteServer
+) -> None:
+    """The store is closed before the exit freeze (cli._skip_exit_collections) skips any clean-up.
+
+    An unclosed SQLite connection would leave ``-wal``/``-shm`` files holding part of the run.
+    """
+    db = tmp_path / "a.db"
+    result = run_cli("crawl", demo_site.url("/"), "--db", str(db), "--delay", "0", "-q")
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.db"]
+    with sqlite3.connect(db) as conn:
+        [(status,)] = conn.execute("SELECT status FROM runs")
+    assert status == "complete"
+
+
+def test_the_entry_point_freezes_the_survivors_at_exit() -> None:
+    code = (
+        "import atexit, gc, sys\n"
+        "from auditor.cli import main\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0))\n"
+        "sys.argv = ['auditor', '--version']\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "frozen True"

@@ -11,6 +11,8 @@ One module per group of commands; every command is registered below, explicitly,
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib.util
 import sys
 
@@ -61,11 +63,27 @@ def main() -> None:
     the core arrives here as an :class:`AuditorError` and leaves as one line per problem.
     """
     _declare_main_module()
+    _skip_exit_collections()
     try:
         app(prog_name="auditor")
     except AuditorError as exc:
         _print_error(exc)
         sys.exit(exc.exit_code)
+
+
+def _skip_exit_collections() -> None:
+    """Freeze the surviving objects at exit, so Python's finalization does not walk them.
+
+    Finalization runs full cyclic garbage collections over every object still alive; after a
+    small crawl (about 170,000 tracked objects: SQLAlchemy, pydantic, the policy packs) they
+    took 0.3-0.5 s of the command's time, with nothing left to gain from them: the store is
+    closed and flushed before the command returns, and the operating system reclaims the memory.
+    A crawl of 10 images took 2.9 s instead of 2.3 s, one of 1,000 about 4 % longer
+    (bench/README.md). Registered here, by the entry point, not at import, so a program that
+    calls the CLI in process keeps its own collections until it exits too.
+    """
+    atexit.unregister(gc.freeze)  # once, however often main() runs in one process
+    atexit.register(gc.freeze)
 
 
 def _declare_main_module() -> None:

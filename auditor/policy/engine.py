@@ -25,7 +25,7 @@ from typing import Any
 from auditor.model import FINDING_OUTCOMES, Finding, Outcome, Severity, Subject, frozen_map
 from auditor.policy.compiler import Compiled, FactGetter, Facts
 from auditor.policy.operators import MISSING
-from auditor.policy.scope import ScopeDecision, ScopeSettings, scope_of
+from auditor.policy.scope import ScopeDecision, ScopeSettings, SubjectScope
 from auditor.policy.templates import Template
 
 __all__ = [
@@ -211,28 +211,30 @@ class _Decision:
     scope: str
 
 
-def _decide(rule: Rule, facts: Facts, settings: ScopeSettings) -> _Decision:
-    """Scope gate, then ``applies_when``, then the verdict (see the module docstring)."""
-    scope = (
-        scope_of(rule.jurisdiction, rule.subject, rule.severity, facts, settings)
-        if rule.jurisdiction_gate
-        else ScopeDecision(True, "the rule's applies_when decides its reach")
-    )
+_NO_GATE = ScopeDecision(True, "the rule's applies_when decides its reach")
+
+
+def _decide(rule: Rule, facts: Facts, gate: SubjectScope) -> _Decision:
+    """Scope gate, then ``applies_when``, then the verdict (see the module docstring).
+
+    ``gate`` is shared by all of the subject's rules, so each scope decision is made once.
+    """
+    scope = gate.decide(rule.jurisdiction, rule.severity) if rule.jurisdiction_gate else _NO_GATE
     if scope.in_scope is False:
         return _Decision(Outcome.NOT_APPLICABLE, "not_applicable", False, scope.reason)
     unknown_gate = scope.in_scope is None
     if rule.applies_when is not None:
-        gate = rule.applies_when.test(facts)
-        if gate is False:
+        applies = rule.applies_when.test(facts)
+        if applies is False:
             return _Decision(Outcome.NOT_APPLICABLE, "not_applicable", False, scope.reason)
-        unknown_gate = unknown_gate or gate is None
+        unknown_gate = unknown_gate or applies is None
     outcome, reason = _verdict(rule, facts)
     return _Decision(outcome, reason, unknown_gate, scope.reason)
 
 
 def evaluate_rule(rule: Rule, facts: Facts, settings: ScopeSettings = _DEFAULT_SCOPE) -> RuleResult:
     """Evaluate one rule on one subject's facts."""
-    decision = _decide(rule, facts, settings)
+    decision = _decide(rule, facts, SubjectScope(rule.subject, facts, settings))
     return RuleResult(
         decision.outcome, _severity(rule, facts), decision.reason, decision.unknown_gate
     )
@@ -307,8 +309,9 @@ def evaluate(
     subject = Subject(subject)
     findings: list[Finding] = []
     outcomes: list[tuple[str, str, Outcome]] = []
+    gate = SubjectScope(subject, facts, scope)
     for rule in policy.rules_for(subject):
-        decision = _decide(rule, facts, scope)
+        decision = _decide(rule, facts, gate)
         outcome, reason = decision.outcome, decision.reason
         outcomes.append((rule.pack, rule.id, outcome))
         if outcome not in FINDING_OUTCOMES:

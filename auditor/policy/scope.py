@@ -29,7 +29,14 @@ from types import MappingProxyType
 
 from auditor.model import Severity, Subject
 
-__all__ = ["DEFAULT_THRESHOLDS", "GLOBAL", "ScopeDecision", "ScopeSettings", "scope_of"]
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "GLOBAL",
+    "ScopeDecision",
+    "ScopeSettings",
+    "SubjectScope",
+    "scope_of",
+]
 
 GLOBAL = "GLOBAL"
 """The jurisdiction of packs that apply everywhere (no scope gate)."""
@@ -105,30 +112,64 @@ def scope_of(
     settings: ScopeSettings,
 ) -> ScopeDecision:
     """Decide whether a rule of a ``code`` pack reaches the subject described by ``facts``."""
-    if code == GLOBAL:
-        return ScopeDecision(True, "global pack")
-    declared = _declared(facts, code)
-    if declared is not None:
-        return ScopeDecision(True, declared)
-    if subject is Subject.DECLARATION:
-        if not facts.get("crawler.markets"):
-            return _unknown(facts, "no markets declared")
-        return ScopeDecision(False, f"{code} is not a declared market")
-    return _by_likelihood(code, subject, severity, facts, settings)
+    return SubjectScope(subject, facts, settings).decide(code, severity)
 
 
-def _by_likelihood(
-    code: str,
-    subject: Subject,
-    severity: Severity,
-    facts: Mapping[str, object],
-    settings: ScopeSettings,
-) -> ScopeDecision:
-    prefix = "dataset.jurisdiction." if subject is Subject.DATASET else "jurisdiction."
-    likelihood = facts.get(prefix + code)
-    if not isinstance(likelihood, int | float) or isinstance(likelihood, bool):
-        return _unknown(facts, "no jurisdiction evidence")
-    threshold = settings.threshold(severity)
-    if likelihood >= threshold:
-        return ScopeDecision(True, f"{prefix}{code} {likelihood:g} >= {threshold:g}")
-    return ScopeDecision(False, f"{prefix}{code} {likelihood:g} < {threshold:g}")
+class SubjectScope:
+    """The scope gate for one subject, each decision made once.
+
+    A subject meets every gated rule of every pack, but a decision depends only on the pack's
+    jurisdiction and the rule's base severity, and the declared markets and likelihood it reads
+    only on the jurisdiction: so each jurisdiction's standing is looked up once and each
+    (jurisdiction, severity) decided once. On the benchmark's images the gate had been a fifth
+    of the rules' evaluation time.
+    """
+
+    def __init__(
+        self, subject: Subject, facts: Mapping[str, object], settings: ScopeSettings
+    ) -> None:
+        self._subject = subject
+        self._facts = facts
+        self._settings = settings
+        self._prefix = "dataset.jurisdiction." if subject is Subject.DATASET else "jurisdiction."
+        self._standing: dict[str, ScopeDecision | float] = {}
+        self._decisions: dict[tuple[str, Severity], ScopeDecision] = {}
+
+    def decide(self, code: str, severity: Severity) -> ScopeDecision:
+        """Decide whether a rule of a ``code`` pack with base ``severity`` reaches the subject."""
+        key = (code, severity)
+        decision = self._decisions.get(key)
+        if decision is None:
+            standing = self._standing.get(code)
+            if standing is None:
+                standing = self._standing[code] = self._standing_of(code)
+            decision = self._decisions[key] = self._against_threshold(code, standing, severity)
+        return decision
+
+    def _standing_of(self, code: str) -> ScopeDecision | float:
+        """Return the decision when the severity does not matter, else the subject's likelihood."""
+        facts = self._facts
+        if code == GLOBAL:
+            return ScopeDecision(True, "global pack")
+        declared = _declared(facts, code)
+        if declared is not None:
+            return ScopeDecision(True, declared)
+        if self._subject is Subject.DECLARATION:
+            if not facts.get("crawler.markets"):
+                return _unknown(facts, "no markets declared")
+            return ScopeDecision(False, f"{code} is not a declared market")
+        likelihood = facts.get(self._prefix + code)
+        if not isinstance(likelihood, int | float) or isinstance(likelihood, bool):
+            return _unknown(facts, "no jurisdiction evidence")
+        return likelihood
+
+    def _against_threshold(
+        self, code: str, standing: ScopeDecision | float, severity: Severity
+    ) -> ScopeDecision:
+        if isinstance(standing, ScopeDecision):
+            return standing
+        threshold = self._settings.threshold(severity)
+        fact = f"{self._prefix}{code} {standing:g}"
+        if standing >= threshold:
+            return ScopeDecision(True, f"{fact} >= {threshold:g}")
+        return ScopeDecision(False, f"{fact} < {threshold:g}")

@@ -13,7 +13,7 @@ import pytest
 
 from auditor.config import AuditConfig, JurisdictionThresholds
 from auditor.model import Severity, Subject
-from auditor.policy.scope import DEFAULT_THRESHOLDS, ScopeSettings, scope_of
+from auditor.policy.scope import DEFAULT_THRESHOLDS, ScopeSettings, SubjectScope, scope_of
 
 DEFAULT = ScopeSettings()
 
@@ -123,3 +123,29 @@ def test_audit_yaml_defaults_match_the_engine_defaults() -> None:
     configured = AuditConfig().jurisdiction_thresholds.model_dump()
     assert {Severity(k): v for k, v in configured.items()} == dict(DEFAULT_THRESHOLDS)
     assert set(JurisdictionThresholds.model_fields) == {s.value for s in Severity}
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        {"crawler.markets": ["US"], "jurisdiction.UK": 0.07, "jurisdiction.EU": 0.3},
+        {"crawler.markets": ["GB"], "jurisdiction.EU": 0.0},
+        {"crawler.markets": [], "jurisdiction.UK": 0.2},
+        {"crawler.unknown_jurisdiction_default": "baseline"},
+        {"crawler.markets": ["US"], "dataset.jurisdiction.EU": 0.06, "jurisdiction.EU": 0.9},
+    ],
+    ids=["likelihoods", "declared", "no-markets", "baseline", "dataset-share"],
+)
+@pytest.mark.parametrize("subject", list(Subject))
+def test_one_subject_scope_decides_every_rule_as_a_fresh_gate(
+    facts: dict[str, Any], subject: Subject
+) -> None:
+    """The evaluator shares one SubjectScope between a subject's rules: reuse changes nothing."""
+    settings = ScopeSettings({Severity.HIGH: 0.15})
+    gate = SubjectScope(subject, facts, settings)
+    codes = ("UK", "EU", "US-IL", "GLOBAL")
+    for _ in range(2):  # the second pass answers from what the first decided
+        for code in codes:
+            for severity in Severity:
+                fresh = scope_of(code, subject, severity, facts, settings)
+                assert gate.decide(code, severity) == fresh
