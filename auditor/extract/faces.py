@@ -10,14 +10,15 @@ What is recorded, and what never is
 
 Detector
     ``yuface`` (libfacedetection's YuNet CNN, weights compiled into a 0.5 MB wheel, BSD-3-Clause,
-    x86-64 wheels only; see ``docs/faces.md`` for why this one and the measurements). It runs on
-    :attr:`ImageContext.reduced` (the RGB decode made for it, longest side ``reduce_to`` = 512
-    by default, the audit.yaml setting ``crawl.face_detection_size``; see
-    :mod:`auditor.extract.pixels`), converted to the contiguous BGR array the
-    library expects. Boxes are mapped back to the full-size pixel grid (``context.width`` x
-    ``context.height``, as stored: EXIF orientation is not applied, like the ``width`` and
-    ``height`` facts; YuNet finds faces turned by 90 or 180 degrees too, so sideways-stored photos
-    are still counted) and clamped to it.
+    x86-64 wheels only; see ``docs/faces.md`` for why this one and the measurements), its
+    network run by onnxruntime (:mod:`auditor.extract.yunet`: the same weights and results,
+    about a fifth of the CPU), or by ``yuface.detect`` itself when onnxruntime is missing. It
+    runs on :attr:`ImageContext.reduced` (the RGB decode made for it, longest side
+    ``reduce_to`` = 512 by default, the audit.yaml setting ``crawl.face_detection_size``; see
+    :mod:`auditor.extract.pixels`). Boxes are mapped back to the full-size pixel grid
+    (``context.width`` x ``context.height``, as stored: EXIF orientation is not applied, like
+    the ``width`` and ``height`` facts; YuNet finds faces turned by 90 or 180 degrees too, so
+    sideways-stored photos are still counted) and clamped to it.
 
 Outcomes
     - ``faces=None`` ("not examined"): face detection is off (``ExtractLimits.detect_faces``),
@@ -48,6 +49,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Final
 
 from PIL import Image
@@ -86,9 +88,10 @@ DEFAULT_DECODE_SIDE: Final = ExtractLimits().reduce_to
 @dataclass(frozen=True)
 class _Detector:
     detect: Callable[..., Any]
-    """``yuface.detect(bgr, conf) -> (confidences 0..100, boxes XYWH, landmarks)``."""
+    """``detect(rgb, conf) -> (confidences 0..100, boxes XYWH, landmarks)``, as ``yuface.detect``
+    but on an RGB array (H x W x 3, uint8)."""
     name: str
-    """``yuface <version> (libfacedetection YuNet)``."""
+    """``yuface <version> (libfacedetection YuNet, <engine>)``."""
 
 
 def extract_faces(context: ImageContext, facts: ImageFacts) -> ImageFacts:
@@ -133,9 +136,7 @@ def detect_faces(
     # add about 0.16 s to its start-up (the workers have it from the fork server's preload).
     import numpy as np  # noqa: PLC0415
 
-    rgb = reduced if reduced.mode == "RGB" else reduced.convert("RGB")
-    # yuface reads the buffer as packed BGR rows: a reversed-channel view must be made contiguous.
-    bgr = np.ascontiguousarray(np.asarray(rgb)[:, :, ::-1])
+    rgb = np.asarray(reduced if reduced.mode == "RGB" else reduced.convert("RGB"))
     # yuface warns "Image size ... is too large" above 960 px (only with reduce_to > 960); the
     # result is still valid, so that one warning is silenced rather than left to the caller.
     quiet: contextlib.AbstractContextManager[object] = (
@@ -145,7 +146,7 @@ def detect_faces(
     )
     with quiet:
         # conf=0 keeps every candidate; ">= threshold" is applied below (yuface keeps "> conf").
-        confidences, xywh, _landmarks = detector.detect(bgr, conf=0.0)
+        confidences, xywh, _landmarks = detector.detect(rgb, 0.0)
     scale = (size[0] / reduced.width, size[1] / reduced.height)
     boxes = sorted(
         _full_size_boxes(confidences.tolist(), xywh.tolist(), scale, size, threshold),
@@ -194,4 +195,23 @@ def _detector() -> _Detector | None:
         version = importlib.metadata.version("yuface")
     except importlib.metadata.PackageNotFoundError:  # importable from a path, not installed
         version = "unknown"
-    return _Detector(yuface.detect, f"yuface {version} (libfacedetection YuNet)")
+    try:
+        from auditor.extract import yunet  # noqa: PLC0415 - NumPy and onnxruntime, workers only
+    except ImportError:  # onnxruntime or onnx is not installed
+        built = None
+    else:
+        built = yunet.build(Path(yuface.__file__).parent)
+    if built is None:
+        return _Detector(_bgr_first(yuface.detect), f"yuface {version} (libfacedetection YuNet)")
+    detect, engine = built
+    return _Detector(detect, f"yuface {version} (libfacedetection YuNet, {engine})")
+
+
+def _bgr_first(detect: Callable[..., Any]) -> Callable[..., Any]:
+    """``yuface.detect`` on an RGB array: it reads packed BGR rows, so a contiguous copy."""
+    import numpy as np  # noqa: PLC0415 - see detect_faces
+
+    def on_rgb(rgb: Any, conf: float) -> Any:
+        return detect(np.ascontiguousarray(rgb[:, :, ::-1]), conf=conf)
+
+    return on_rgb
