@@ -113,7 +113,7 @@ Detect = Callable[..., tuple[Any, Any, Any]]
 """``detect(rgb, conf) -> (confidences in percent, boxes XYWH, landmarks)``, like ``yuface``'s."""
 
 
-class ModelShapeError(Exception):
+class _ModelShapeError(Exception):
     """The library's layer table is not the YuNet this module knows."""
 
 
@@ -127,7 +127,7 @@ def build(yuface_dir: Path) -> tuple[Detect, str] | None:
     """
     try:
         weights = _read_layers(yuface_dir)
-    except (OSError, ValueError, ModelShapeError):
+    except (OSError, ValueError, _ModelShapeError):
         return None
     options = onnxruntime.SessionOptions()
     # One worker process per core already keeps the machine busy: no pool threads, no spinning.
@@ -156,9 +156,14 @@ def build(yuface_dir: Path) -> tuple[Detect, str] | None:
 
 def _read_layers(yuface_dir: Path) -> list[Layer]:
     """(weights, biases) of every layer in ONNX layout, copied out of the library."""
-    libraries = sorted(yuface_dir.glob("libfacedetection.so*"))
+    # The versioned file first: it is the one yuface's extension links, so dlopen returns the
+    # copy already loaded rather than loading the identical unversioned one a second time.
+    libraries = sorted(
+        yuface_dir.glob("libfacedetection.so*"),
+        key=lambda path: (path.name == "libfacedetection.so", path.name),
+    )
     if not libraries:
-        raise ModelShapeError("no libfacedetection in the yuface package")
+        raise _ModelShapeError("no libfacedetection in the yuface package")
     library = ctypes.CDLL(str(libraries[0]))
     table = (_ConvInfo * len(_LAYERS)).in_dll(library, "param_pConvInfo")
     layers = []
@@ -170,7 +175,7 @@ def _read_layers(yuface_dir: Path) -> list[Layer]:
             depthwise,
             not depthwise,
         ):
-            raise ModelShapeError(f"layer {index} is not {channels}->{filters} {kind}")
+            raise _ModelShapeError(f"layer {index} is not {channels}->{filters} {kind}")
         taps = 9 if depthwise else filters
         weights = np.ctypeslib.as_array(info.weights, shape=(taps * channels,)).copy()
         biases = np.ctypeslib.as_array(info.biases, shape=(filters,)).copy()
