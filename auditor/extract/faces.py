@@ -42,7 +42,6 @@ Threads
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib.metadata
 import os
@@ -137,16 +136,8 @@ def detect_faces(
     import numpy as np  # noqa: PLC0415
 
     rgb = np.asarray(reduced if reduced.mode == "RGB" else reduced.convert("RGB"))
-    # yuface warns "Image size ... is too large" above 960 px (only with reduce_to > 960); the
-    # result is still valid, so that one warning is silenced rather than left to the caller.
-    quiet: contextlib.AbstractContextManager[object] = (
-        warnings.catch_warnings(action="ignore", category=UserWarning)
-        if max(reduced.size) > _MAX_DETECTOR_SIDE
-        else contextlib.nullcontext()
-    )
-    with quiet:
-        # conf=0 keeps every candidate; ">= threshold" is applied below (yuface keeps "> conf").
-        confidences, xywh, _landmarks = detector.detect(rgb, 0.0)
+    # conf=0 keeps every candidate; ">= threshold" is applied below (yuface keeps "> conf").
+    confidences, xywh, _landmarks = detector.detect(rgb, 0.0)
     scale = (size[0] / reduced.width, size[1] / reduced.height)
     boxes = sorted(
         _full_size_boxes(confidences.tolist(), xywh.tolist(), scale, size, threshold),
@@ -202,16 +193,26 @@ def _detector() -> _Detector | None:
     else:
         built = yunet.build(Path(yuface.__file__).parent)
     if built is None:
-        return _Detector(_bgr_first(yuface.detect), f"yuface {version} (libfacedetection YuNet)")
+        return _Detector(_on_yuface(yuface.detect), f"yuface {version} (libfacedetection YuNet)")
     detect, engine = built
     return _Detector(detect, f"yuface {version} (libfacedetection YuNet, {engine})")
 
 
-def _bgr_first(detect: Callable[..., Any]) -> Callable[..., Any]:
-    """``yuface.detect`` on an RGB array: it reads packed BGR rows, so a contiguous copy."""
+def _on_yuface(detect: Callable[..., Any]) -> Callable[..., Any]:
+    """``yuface.detect`` on an RGB array, the way :mod:`auditor.extract.yunet` takes it.
+
+    yuface reads packed BGR rows, so the channels are reversed into a contiguous copy. It
+    warns "Image size ... is too large" above :data:`_MAX_DETECTOR_SIDE` (only with
+    ``reduce_to`` > 960); the result is still valid, so that one warning is silenced rather
+    than left to the caller.
+    """
     import numpy as np  # noqa: PLC0415 - see detect_faces
 
     def on_rgb(rgb: Any, conf: float) -> Any:
-        return detect(np.ascontiguousarray(rgb[:, :, ::-1]), conf=conf)
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        if max(rgb.shape[:2]) <= _MAX_DETECTOR_SIDE:
+            return detect(bgr, conf=conf)
+        with warnings.catch_warnings(action="ignore", category=UserWarning):
+            return detect(bgr, conf=conf)
 
     return on_rgb

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from io import BytesIO
 from types import ModuleType
 from typing import Any
@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import auditor.extract
 from auditor.extract import DEFAULT_LIMITS, EXTRACTORS, ExtractLimits, extract_image
 from auditor.extract import faces as faces_module
 from auditor.extract.faces import (
@@ -249,7 +250,18 @@ def test_without_the_detector_faces_are_not_examined(monkeypatch: pytest.MonkeyP
     assert facts.phash is not None
 
 
-def test_a_decode_larger_than_yuface_likes_does_not_warn() -> None:
+@pytest.fixture(params=["onnxruntime", "yuface"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The detector on each engine: onnxruntime, or yuface's own code (its fallback)."""
+    if request.param == "yuface":  # as where onnxruntime is not installed: the import fails
+        monkeypatch.delattr(auditor.extract, "yunet", raising=False)
+        monkeypatch.setitem(sys.modules, "auditor.extract.yunet", None)
+    faces_module._detector.cache_clear()
+    yield request.param
+    faces_module._detector.cache_clear()
+
+
+def test_a_decode_larger_than_yuface_likes_does_not_warn(engine: str) -> None:
     # yuface warns above 960 px; only a non-default reduce_to gets there.
     large = portrait().resize((1200, 1200), Image.Resampling.LANCZOS)
     data = encode(large, "PNG")
@@ -259,7 +271,9 @@ def test_a_decode_larger_than_yuface_likes_does_not_warn() -> None:
     assert context.reduced.size == (1200, 1200)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert extract_faces(context, facts).faces is not None
+        found = extract_faces(context, facts).faces
+    assert found is not None
+    assert ("onnxruntime" in found.detector) == (engine == "onnxruntime")
 
 
 OPENMP_PROBE = """

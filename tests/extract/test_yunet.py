@@ -11,7 +11,6 @@ import pytest
 from PIL import Image, ImageOps
 
 from auditor.extract import faces as faces_module
-from auditor.extract import yunet
 from auditor.extract.faces import detect_faces, faces_available
 
 from . import FIXTURE_IMAGES
@@ -22,6 +21,8 @@ if not faces_available():
 pytest.importorskip("onnxruntime", reason="onnxruntime is not installed: yuface.detect is used")
 
 import yuface  # after the extractor has imported it with one OpenMP thread
+
+from auditor.extract import yunet  # after the skip: it imports onnxruntime
 
 YUFACE_DIR = Path(yuface.__file__).parent
 SIZES = ((512, 512), (512, 384), (480, 360), (333, 250), (200, 137), (64, 48), (31, 40), (960, 720))
