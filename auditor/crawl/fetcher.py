@@ -1,7 +1,7 @@
 """The HTTP fetcher: polite, bounded and identified.
 
 It decides whether and when each request is sent; :mod:`auditor.crawl.exchange` sends it (small
-httpx clients per host, a capped body, a deadline, the checked address pinned).
+httpx transports per host, a capped body, a deadline, the checked address pinned).
 
 - **Redirects are followed by hand**, so each hop passes the caller's gate (the auditor's own
   robots.txt for the hop's origin) and the hop count is capped.
@@ -25,8 +25,6 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from urllib.parse import urljoin
-
-import httpx
 
 from auditor.crawl.exchange import (
     Exchanger,
@@ -79,14 +77,13 @@ class _HostSlot:
 
 
 class Fetcher:
-    """Fetches URLs with small httpx clients per host; use as an async context manager."""
+    """Fetches URLs with small httpx transports per host; use as an async context manager."""
 
     def __init__(
         self,
         *,
         user_agent: str,
         limits: FetchLimits,
-        transport_factory: Callable[[], httpx.AsyncBaseTransport] | None = None,
         resolver: Resolver = system_resolver,
         classify: Classifier = special_use,
     ) -> None:
@@ -95,9 +92,7 @@ class Fetcher:
             resolver=resolver, classify=classify,
             allow_private=limits.allow_private_addresses, timeout=limits.connect_timeout,
         )  # fmt: skip
-        self._exchanger = Exchanger(
-            user_agent=user_agent, limits=limits, transport_factory=transport_factory
-        )
+        self._exchanger = Exchanger(user_agent=user_agent, limits=limits)
         self._slots: dict[str, _HostSlot] = {}
 
     async def __aenter__(self) -> Fetcher:
@@ -107,7 +102,7 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close every per-host client."""
+        """Close every per-host transport."""
         await self._exchanger.aclose()
 
     def trust_targets(self, urls: Iterable[str]) -> None:
@@ -141,7 +136,7 @@ class Fetcher:
         A body over ``max_bytes`` is an error (``too_large``), unless ``truncate`` asks for its
         first ``max_bytes`` instead (robots.txt: the first 500 KiB must still be used).
         ``via`` sends each hop instead of this process (an image worker, which examines the
-        body where it arrives); by default the fetcher's own clients send it.
+        body where it arrives); by default the fetcher's own transports send it.
         """
         hop_limit = self._limits.max_redirects if max_redirects is None else max_redirects
         started = utc_now_iso()

@@ -30,7 +30,9 @@ process 1.4 ms per job waiting for the GIL after each system call, and a thread 
 doubled the crawl's wall time. A job goes to the worker with the fewest jobs in flight. A worker is
 replaced after :data:`JOBS_PER_WORKER` jobs (a decoder's heap fragments, so a long-lived process
 would grow with the crawl); one that dies takes only its jobs in flight with it: each of those
-images is reported with the error ``worker_lost``, and a new worker takes its place.
+images is reported with the error ``worker_lost``, and a new worker takes its place. Each
+retiring or lost worker gets exactly one replacement, so the pool never outgrows its size; a job
+that finds every worker retiring waits the few milliseconds a replacement takes to start.
 
 The pool also runs plain function calls (page parsing, on the extraction thread) for the crawl,
 so one set of processes serves both phases.
@@ -209,6 +211,10 @@ class ImagePool:
         self._listeners: set[asyncio.Task[None]] = set()
         self._ids = itertools.count()
         self._closing = False
+        self._starting = 0  # replacements being started
+        self._worker_added = asyncio.Event()  # set (and renewed) whenever a worker joins
+        self.started = 0
+        """Worker processes started so far: the first ones and every replacement."""
 
     async def __aenter__(self) -> ImagePool:
         for _ in range(self._size):
@@ -249,14 +255,7 @@ class ImagePool:
         return value
 
     async def _submit(self, kind: str, payload: object) -> Any:
-        live = [worker for worker in self._workers if not worker.retiring]
-        worker = min(live, key=lambda worker: len(worker.pending)) if live else None
-        if worker is None or worker.writer.is_closing():  # died since its last reply
-            if worker is not None:
-                await self._retire(worker)
-            else:
-                await self._start()
-            return await self._submit(kind, payload)
+        worker = await self._least_busy()
         job_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         worker.pending[job_id] = future
@@ -266,12 +265,42 @@ class ImagePool:
             await self._retire(worker)
         return await future
 
+    async def _least_busy(self) -> _Handle:
+        """Return the live worker with the fewest jobs in flight, once there is one.
+
+        While every worker is retiring and their replacements are still starting (balanced
+        jobs bring all of them to their quota together), a job waits for a replacement: were
+        it to start a worker of its own, every job in that window would, and the pool would
+        outgrow its size (56 processes instead of 22 for 60 jobs, 2 workers, quota 3).
+        """
+        while True:
+            live = [worker for worker in self._workers if not worker.retiring]
+            if live:
+                worker = min(live, key=lambda worker: len(worker.pending))
+                if not worker.writer.is_closing():
+                    return worker
+                await self._retire(worker)  # died since its last reply
+            elif self._starting:
+                await self._worker_added.wait()
+            else:
+                await self._start()
+
     async def _start(self) -> None:
+        self._starting += 1
+        try:
+            await self._spawn()
+        finally:  # also when the start failed: a waiting job then tries (and fails) itself
+            self._starting -= 1
+            self._worker_added.set()
+            self._worker_added = asyncio.Event()
+
+    async def _spawn(self) -> None:
         ours, theirs = self._context.Pipe(duplex=True)
         process = self._context.Process(
             target=_worker_main, args=(theirs, self._setup), name="auditor-worker", daemon=True
         )
         process.start()
+        self.started += 1
         theirs.close()
         reader, writer = await _streams(ours)
         worker = _Handle(process, writer)

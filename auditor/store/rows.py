@@ -75,8 +75,9 @@ class RuleMeta(Protocol):
 def dumps(value: Any) -> str:
     """Serialise ``value`` as the store's JSON text: sorted keys, compact, UTF-8, finite.
 
-    Read-only mappings, sets, paths, dates and enums are converted; anything else that JSON
-    cannot represent raises ``TypeError`` (or ``ValueError`` for NaN and infinities).
+    Read-only mappings, dataclass instances (an object of their fields, nested ones included),
+    sets, paths, dates and enums are converted; anything else that JSON cannot represent raises
+    ``TypeError`` (or ``ValueError`` for NaN and infinities).
     """
     return _ENCODER.encode(value)
 
@@ -84,6 +85,10 @@ def dumps(value: Any) -> str:
 def _json_default(value: Any) -> Any:
     if isinstance(value, Mapping):
         return dict(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # One level at a time, the encoder recursing: ``dataclasses.asdict`` deep-copies every
+        # value first, which made an image's XMP facts cost 3.5 % of the crawling process.
+        return {field.name: getattr(value, field.name) for field in dataclasses.fields(value)}
     if isinstance(value, set | frozenset):
         return sorted(value, key=str)
     if isinstance(value, Enum):
@@ -130,13 +135,13 @@ def _pairs(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 def _facts_json(value: XmpFacts | C2paFacts | FaceFacts | None) -> str | None:
-    """Return embedded facts as a JSON object (``dataclasses.asdict``), ``None``: not examined.
+    """Return embedded facts as a JSON object of their fields, ``None``: not examined.
 
     Values are kept as the extractor produced them (it cleans and coarsens); nothing is dropped.
     """
     if value is None:
         return None
-    return dumps(dataclasses.asdict(value))
+    return dumps(value)
 
 
 def _purpose_list(values: Iterable[str], *, what: str) -> list[str]:
@@ -212,9 +217,7 @@ def image_row(image: ImageRecord) -> Row:
         "faces": facts.faces.count if facts is not None and facts.faces is not None else None,
         "faces_json": _facts_json(facts.faces) if facts is not None else None,
         "gps_country": image.gps_country,
-        "jurisdiction_evidence_json": dumps(
-            [dataclasses.asdict(item) for item in image.jurisdiction_evidence]
-        ),
+        "jurisdiction_evidence_json": dumps(image.jurisdiction_evidence),
         "gps": exif.gps_present if exif is not None else None,
         "gps_lat": _finite(exif.gps_lat) if exif is not None else None,
         "gps_lon": _finite(exif.gps_lon) if exif is not None else None,

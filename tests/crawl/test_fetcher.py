@@ -141,6 +141,9 @@ routes:
   - path: /slow
     delay: 5
     body: eventually
+  - path: /sets-cookie
+    body: have a cookie
+    headers: {Set-Cookie: "session=abc123; Path=/"}
 """
 
 
@@ -208,6 +211,18 @@ def test_sends_the_given_user_agent_and_accept(site: SiteServer, fetch_one: Fetc
     assert path == "/page.html"
     assert headers["user-agent"] == UA
     assert headers["accept"] == "text/html"
+
+
+def test_a_cookie_set_by_one_response_is_never_sent_back(
+    site: SiteServer, fetch_one: FetchOne
+) -> None:
+    # No cookie jar: what a server answers must not depend on an earlier response.
+    assert fetch_one(site.url("/sets-cookie")).header("set-cookie") == "session=abc123; Path=/"
+    fetch_one(site.url("/page.html"))
+    (_, path, headers) = site.requests[-1]
+    assert path == "/page.html"
+    assert "cookie" not in headers
+    assert headers["host"] == site.base_url.removeprefix("http://")
 
 
 # --- byte caps ---------------------------------------------------------------------------------

@@ -193,6 +193,18 @@ def test_a_worker_is_replaced_after_its_quota_of_jobs_and_nothing_is_lost(
     assert all(result.ok and result.facts is not None for result in results)
 
 
+def test_workers_retiring_together_are_replaced_one_for_one() -> None:
+    """Balanced jobs bring both workers to their quota at once; no job may start a third."""
+
+    async def work(pool: ImagePool, _fetcher: Fetcher) -> tuple[set[int], int]:
+        pids = await asyncio.gather(*(pool.call(os.getpid) for _ in range(60)))
+        return set(pids), pool.started
+
+    pids, started = with_pool(work, processes=2, jobs_per_worker=3)
+    assert len(pids) == 20  # every worker took its 3 jobs
+    assert started == 2 + 20  # the first two, then one replacement per retirement
+
+
 def test_a_dying_worker_takes_only_its_jobs_in_flight_and_is_replaced(site: SiteServer) -> None:
     async def work(pool: ImagePool, fetcher: Fetcher) -> tuple[FetchResult, str, FetchResult]:
         slow = asyncio.create_task(
@@ -213,10 +225,10 @@ def test_a_dying_worker_takes_only_its_jobs_in_flight_and_is_replaced(site: Site
     assert after.facts is not None
 
 
-def test_a_hosts_requests_share_several_small_clients_and_all_run_at_once(
+def test_a_hosts_requests_share_several_small_transports_and_all_run_at_once(
     site: SiteServer,
 ) -> None:
-    """per_host_concurrency 10 is three clients (4, 4, 2 connections), all usable together."""
+    """per_host_concurrency 10 is three transports (4, 4, 2 connections), all usable together."""
 
     async def main() -> int:
         exchanger = Exchanger(user_agent=UA, limits=LIMITS)
@@ -236,6 +248,6 @@ def test_a_hosts_requests_share_several_small_clients_and_all_run_at_once(
         assert all(result.body == b"zzz" for result, _ in results)
         return arrived
 
-    # Ten 0.6 s responses: all ten requests are out before any answer when every client can
+    # Ten 0.6 s responses: all ten requests are out before any answer when every pool can
     # take its share (no clock in the assertion: a loaded machine only makes the wave slower).
     assert asyncio.run(main()) == 10
