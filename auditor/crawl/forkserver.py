@@ -25,14 +25,15 @@ PRELOAD: Final = (
     "imagehash",
     "numpy",
     "scipy.fftpack",
+    "imagecodecs",
     "onnx",
 )
 """Modules the fork server imports: the pool's, and those the extractors import on first use
 (``imagehash`` and ``numpy``, which the crawling process does without, ``scipy.fftpack``,
-which ``imagehash.phash`` imports on its first call, and ``onnx``, which the face detector
-imports on its first call: about 0.1 s a worker otherwise). Where one cannot be imported, the
-server goes on without it. ``onnxruntime`` is left to the workers: its import starts a thread,
-which a forked child would not have."""
+which ``imagehash.phash`` imports on its first call, ``imagecodecs``, which decodes still
+WebPs, and ``onnx``, which the face detector imports on its first call: about 0.1 s a worker
+otherwise). Where one cannot be imported, the server goes on without it. ``onnxruntime`` is
+left to the workers: its import starts a thread, which a forked child would not have."""
 
 
 def fork_context(extra: Sequence[str] = ()) -> ForkServerContext:

@@ -26,7 +26,7 @@ from typing import Final
 from PIL import Image, UnidentifiedImageError
 
 from auditor.extract.embedded import C2paFacts, XmpFacts
-from auditor.extract.pixels import faces_decode, hash_decode
+from auditor.extract.pixels import faces_decode, hash_decode, still_webp
 
 MAX_TEXT: Final = 1_000
 """Longest string kept from a hostile file (EXIF text fields, later XMP/IPTC ...)."""
@@ -285,25 +285,28 @@ def _count_and_decode(context: ImageContext, facts: ImageFacts) -> tuple[ImageCo
     try:
         if context.frames != 1:
             image.seek(0)  # counting frames may leave a multi-frame reader elsewhere
-        context = replace(context, gray=hash_decode(image, limits.hash_size))
+        source = (still_webp(context.data) if context.format == "WEBP" else None) or image
+        context = replace(context, gray=hash_decode(source, limits.hash_size))
         if limits.detect_faces:
-            context = replace(context, reduced=_faces_pixels(context))
+            context = replace(context, reduced=_faces_pixels(context, source))
     except _BOMB as exc:
         return context, with_error(facts, DECOMPRESSION_BOMB, describe(exc))
     except Exception as exc:  # noqa: BLE001 - decoders fail in many ways on hostile bytes
-        code = TRUNCATED if _is_truncation(exc) else CORRUPT
+        truncated = _is_truncation(exc) or _riff_truncated(context.data)
+        code = TRUNCATED if truncated else CORRUPT
         return context, with_error(facts, code, f"cannot decode: {describe(exc)}")
     return context, facts
 
 
-def _faces_pixels(context: ImageContext) -> Image.Image:
+def _faces_pixels(context: ImageContext, source: Image.Image) -> Image.Image:
     """Decode for the face detector: a second, draft-scaled decode for JPEG, else derived.
 
-    Other formats were loaded at full size by :func:`hash_decode`; that load is converted and
-    downscaled (see :mod:`auditor.extract.pixels` for why JPEG gets its own decode).
+    Other formats were decoded at full size for :func:`hash_decode` (``source``: the image
+    itself once loaded, or a still WebP's own decode); that decode is converted and downscaled
+    (see :mod:`auditor.extract.pixels` for why JPEG gets its own decode).
     """
     if context.format not in DRAFT_FORMATS:
-        return faces_decode(context.image, context.limits.reduce_to)
+        return faces_decode(source, context.limits.reduce_to)
     second = Image.open(io.BytesIO(context.data))
     reduced = faces_decode(second, context.limits.reduce_to)
     if reduced is not second:
