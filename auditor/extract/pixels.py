@@ -93,8 +93,11 @@ def still_webp(data: bytes) -> Image.Image | None:
     Raises ``imagecodecs.WebpError`` (a ``RuntimeError``) on bytes libwebp cannot decode.
     """
     chunk = data[12:16]
-    extended = chunk == b"VP8X" and len(data) > _VP8X_FLAGS
-    if chunk not in (b"VP8 ", b"VP8L") and not (extended and not data[_VP8X_FLAGS] & _ANIMATED):
+    if chunk == b"VP8X":
+        still = len(data) > _VP8X_FLAGS and not data[_VP8X_FLAGS] & _ANIMATED
+    else:
+        still = chunk in (b"VP8 ", b"VP8L")
+    if not still:
         return None
     import imagecodecs  # noqa: PLC0415 - NumPy too: left to the workers (the fork server's preload)
 
